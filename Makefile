@@ -1,0 +1,39 @@
+# Postwarden: `make up` runs the relay on an embedded broker; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= deploy/example/postwarden.yaml
+
+.PHONY: up test install install-test servers bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+up: install
+	$(BIN)/postwarden up --config $(CONFIG)
+
+# Test servers: ClamAV and rspamd from Debian (installed when run as root).
+servers:
+	bash tests/servers/install.sh
+
+test: install-test servers
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/load.py
+
+clean:
+	rm -rf $(VENV) .postwarden .pytest_cache
