@@ -19,9 +19,22 @@ DEAD_LETTER = PREFIX + "dead-letter"  # DeadLetter
 QUARANTINE = PREFIX + "quarantine"    # compacted by message id: held Message, tombstone on release/delete
 QUARANTINE_ACTIONS = PREFIX + "quarantine-actions"  # operator release/delete commands
 RELEASED = PREFIX + "released"        # Message, released from quarantine: continues after the scan
-RETRY = PREFIX + "retry"              # Message with not_before set: the delay topic for egress
+DELIVERED = PREFIX + "delivered"      # compacted by message id/recipient: egress's delivered-set
 
-COMPACTED = {CONFIG, QUARANTINE}
-ALL = [CONFIG, SUBMITTED, OUTBOUND, AUDIT, DEAD_LETTER, QUARANTINE, QUARANTINE_ACTIONS, RELEASED, RETRY]
+# Delay topics (seconds -> topic): a record waits in the longest one not past
+# its due time; each topic is FIFO with one fixed delay, so its forwarder only
+# ever sleeps on the head.  `return_to` names where a due record goes next.
+DELAYS = {
+    60: PREFIX + "delay-1m",
+    300: PREFIX + "delay-5m",
+    900: PREFIX + "delay-15m",
+    1800: PREFIX + "delay-30m",
+    3600: PREFIX + "delay-1h",
+}
+RETURN_TO = {"submitted": SUBMITTED, "outbound": OUTBOUND, "released": RELEASED}
+
+COMPACTED = {CONFIG, QUARANTINE, DELIVERED}
+ALL = [CONFIG, SUBMITTED, OUTBOUND, AUDIT, DEAD_LETTER, QUARANTINE, QUARANTINE_ACTIONS, RELEASED,
+       DELIVERED, *DELAYS.values()]
 
 CONFIG_KEY = b"config"

@@ -33,6 +33,10 @@ class KafkaSettings:
     idempotence: bool = False        # the embedded broker lacks InitProducerId
     partitions: int = 4
     replication: int = 1
+    # consumer-group timings (seconds); short ones make a single-node start quick
+    rebalance_timeout: float = 10.0
+    session_timeout: float = 10.0
+    heartbeat_interval: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,9 @@ def _parse_kafka(s: Section) -> KafkaSettings:
         idempotence=s.bool("idempotence", False),
         partitions=s.int("partitions", 4, minimum=1, maximum=1024),
         replication=s.int("replication", 1, minimum=1, maximum=16),
+        rebalance_timeout=s.duration("rebalance_timeout", 10.0),
+        session_timeout=s.duration("session_timeout", 10.0),
+        heartbeat_interval=s.duration("heartbeat_interval", 1.0),
     )
     s.done()
     return settings

@@ -1,0 +1,257 @@
+"""Egress worker: takes signed messages from `outbound` and delivers them.
+
+For each record: open the sealed content, skip recipients already delivered
+(the delivered-set, so a replayed record never sends twice), hand the rest to
+the delivery engine, then record what happened:
+
+    delivered -> delivered-set + audit `delivered` (with the TLS outcome)
+    deferred  -> back through a delay topic with the next attempt time
+                 (audit `deferred`); past the tenant's max age: `expired` + DSN
+    bounced   -> audit `bounced` + a DSN to the envelope sender (never for a DSN)
+
+Records are worked on concurrently (a slow destination never blocks others)
+and a partition's offset is committed only up to the last record whose every
+outcome is recorded: nothing is acknowledged and then lost.
+
+Reads: Message records from Kafka.  Holds secrets: the master key; clear
+content while a delivery is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from aiokafka import TopicPartition
+
+from postwarden import audit, delay, kafka, topics
+from postwarden.blobs import DirectoryBlobStore
+from postwarden.config.model import Config
+from postwarden.crypto import Keyring, Sealed
+from postwarden.ids import new_message_id
+from postwarden.message import Message
+from postwarden.registry import Registry
+from postwarden.verdicts import StageResult, Verdict, now_ms
+
+log = logging.getLogger("postwarden.egress")
+GROUP = "postwarden-egress"
+
+
+class DeliveredSet:
+    """Which (message, recipient) pairs were delivered: the compacted `delivered` topic."""
+
+    def __init__(self, settings, producer):
+        self.settings = settings
+        self.producer = producer
+        self._seen: set[str] = set()
+
+    async def load(self) -> None:
+        consumer = kafka.consumer(self.settings, group_id=None)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topics.DELIVERED, p)
+                          for p in (consumer.partitions_for_topic(topics.DELIVERED) or {0})]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            end = await consumer.end_offsets(partitions)
+            while any(await consumer.position(p) < end[p] for p in partitions):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        if record.key:
+                            self._seen.add(record.key.decode())
+        finally:
+            await consumer.stop()
+
+    async def seen(self, message_id: str, recipient: str) -> bool:
+        return f"{message_id}/{recipient.lower()}" in self._seen
+
+    async def record(self, message_id: str, recipient: str):
+        key = f"{message_id}/{recipient.lower()}"
+        self._seen.add(key)
+        return await self.producer.send(topics.DELIVERED, b"1", key=key.encode())
+
+
+class Egress:
+    def __init__(self, local: Config, node_document: dict, keyring: Keyring, *, window: int = 200):
+        self.local = local
+        self.keyring = keyring
+        self.registry = Registry(local.kafka, node_document, keyring)
+        self.window = window
+        self.blobs = DirectoryBlobStore(Path(local.state_dir) / "blobs")
+        self.producer = None
+        self.consumer = None
+        self.engine = None
+        self.delivered: DeliveredSet | None = None
+        self.auditor: audit.Auditor | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.registry.config
+
+    async def start(self) -> None:
+        from egress.engine import DeliveryEngine
+
+        settings = self.local.kafka
+        await kafka.ensure_topics(settings)
+        self.producer = kafka.producer(settings, linger_ms=2)
+        await self.producer.start()
+        self.auditor = audit.Auditor(self.producer, "egress")
+        await self.registry.start()
+        await self.registry.wait_ready()
+        self.delivered = DeliveredSet(settings, self.producer)
+        await self.delivered.load()
+        self.engine = DeliveryEngine(lambda: self.registry.config, delivered_store=self.delivered)
+        self.consumer = kafka.consumer(settings, topics.OUTBOUND, group_id=GROUP,
+                                       max_poll_records=self.window,
+                                       session_timeout_ms=int(settings.session_timeout * 1000),
+                                       heartbeat_interval_ms=int(settings.heartbeat_interval * 1000),
+                                       rebalance_timeout_ms=int(settings.rebalance_timeout * 1000),
+                                       max_poll_interval_ms=600_000)
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        if self.consumer:
+            await self.consumer.stop()
+        if self.engine:
+            await self.engine.close()
+        await self.registry.stop()
+        if self.producer:
+            await self.producer.stop()
+
+    # -- the loop: a window of concurrent deliveries, contiguous commits ------------
+    async def run(self) -> None:
+        in_flight: dict[TopicPartition, dict[int, asyncio.Task]] = {}
+        slots = asyncio.Semaphore(self.window)
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=200, max_records=self.window)
+            for partition, records in batch.items():
+                for record in records:
+                    await slots.acquire()
+                    task = asyncio.create_task(self.handle(record.value))
+                    task.add_done_callback(lambda _t: slots.release())
+                    in_flight.setdefault(partition, {})[record.offset] = task
+            await self._commit_done(in_flight)
+
+    async def _commit_done(self, in_flight) -> None:
+        offsets = {}
+        for partition, tasks in in_flight.items():
+            done_upto = None
+            for offset in sorted(tasks):
+                if not tasks[offset].done():
+                    break
+                done_upto = offset
+                del tasks[offset]
+            if done_upto is not None:
+                offsets[partition] = done_upto + 1
+        if offsets:
+            await self.consumer.commit(offsets)
+
+    # -- one message ------------------------------------------------------------------
+    async def handle(self, value: bytes) -> None:
+        message = None
+        try:
+            message = Message.decode(value)
+            await self.deliver(message)
+        except Exception as error:  # never lose a record silently: dead letter + audit
+            log.exception("egress could not handle message %s", message.id if message else "?")
+            record = {"at": now_ms(), "stage": "egress", "source_topic": topics.OUTBOUND,
+                      "partition": -1, "offset": -1, "message_id": message.id if message else None,
+                      "tenant_id": message.tenant_id if message else None,
+                      "error": f"{type(error).__name__}: {error}"[:2000], "record": value}
+            from postwarden import codec
+            await (await self.producer.send(topics.DEAD_LETTER,
+                                            codec.encode("postwarden.DeadLetter", record)))
+            if message is not None:
+                await self.auditor.emit(message, "dead_lettered",
+                                        details={"error": type(error).__name__})
+
+    async def deliver(self, message: Message) -> None:
+        pending = [r for r in message.recipients if not await self.delivered.seen(message.id, r)]
+        if not pending:
+            return
+        content = message.open_content(self.keyring, self.blobs)
+        outcomes = await self.engine.deliver(message, content, pending)
+        sends = []
+        deferred, bounced = [], []
+        for outcome in outcomes:
+            reply = {"code": outcome.code, "enhanced": outcome.enhanced or "",
+                     "text": (outcome.text or "")[:500], "host": outcome.host or ""}
+            if outcome.status == "delivered":
+                sends.append(await self.delivered.record(message.id, outcome.recipient))
+                sends.append(await self.auditor.emit_soon(
+                    message, "delivered", recipients=[outcome.recipient], reply=reply,
+                    tls=outcome.tls, results=[], details={"attempt": str(message.attempt + 1)}))
+            elif outcome.status == "deferred":
+                deferred.append(outcome)
+            else:
+                bounced.append(outcome)
+                sends.append(await self.auditor.emit_soon(
+                    message, "bounced", recipients=[outcome.recipient], reply=reply, tls=outcome.tls,
+                    results=[], details={"bounce_class": outcome.bounce_class or "other"}))
+        if deferred:
+            sends += await self._defer(message, deferred, bounced)
+        if bounced:
+            sends += await self._bounce(message, content, bounced, kind="failure")
+        await asyncio.gather(*sends)
+
+    async def _defer(self, message: Message, deferred, bounced) -> list:
+        from egress.retry import next_attempt
+
+        tenant = self.config.tenant(message.tenant_id)
+        tenant_delivery = tenant.delivery if tenant else None
+        due = next_attempt(message, tenant_delivery, self.config.delivery, now_ms())
+        sends = []
+        if due is None:
+            for outcome in deferred:
+                outcome.status = "bounced"
+                sends.append(await self.auditor.emit_soon(
+                    message, "expired", recipients=[outcome.recipient], results=[],
+                    reply={"code": outcome.code, "enhanced": outcome.enhanced or "",
+                           "text": (outcome.text or "")[:500], "host": outcome.host or ""},
+                    details={"attempts": str(message.attempt + 1)}))
+            bounced.extend(deferred)
+            return sends
+        retry = message.replace(recipients=tuple(o.recipient for o in deferred),
+                                attempt=message.attempt + 1)
+        for outcome in deferred:
+            sends.append(await self.auditor.emit_soon(
+                message, "deferred", recipients=[outcome.recipient], results=[], tls=outcome.tls,
+                reply={"code": outcome.code, "enhanced": outcome.enhanced or "",
+                       "text": (outcome.text or "")[:500], "host": outcome.host or ""},
+                details={"next_attempt_ms": str(due), "attempt": str(message.attempt + 1)}))
+        sends.append(await delay.schedule(self.producer, retry, due, return_to="outbound"))
+        return sends
+
+    async def _bounce(self, message: Message, content: bytes, failed, kind: str) -> list:
+        """A DSN to the envelope sender; it goes through signing like any other mail."""
+        if message.is_dsn or not message.envelope_sender:
+            return []
+        from egress.dsn import build_dsn
+
+        report = build_dsn(message, content, failed, self.config.ingress.hostname, kind=kind)
+        dsn = Message(
+            id=new_message_id(), tenant_id=message.tenant_id, app_id=message.app_id,
+            received_at=now_ms(), client_address="", auth_user="", envelope_sender="",
+            recipients=(message.envelope_sender,),
+            header_from=(f"mailer-daemon@{message.envelope_sender.rsplit('@', 1)[-1].lower()}",),
+            size=len(report), payload=Sealed(message.payload.key_id, message.payload.wrapped_key,
+                                             b"", b""),
+            is_dsn=True, results=(StageResult("egress", Verdict.PASS, "dsn.bounce",
+                                              {"original": message.id}),))
+        dsn = dsn.seal_content(self.keyring, report, self.blobs, self.config.inline_limit)
+        return [await self.producer.send(topics.RELEASED, dsn.encode(), key=dsn.id.encode()),
+                await self.auditor.emit_soon(message, "dsn_sent", results=[],
+                                             recipients=[o.recipient for o in failed],
+                                             details={"dsn_id": dsn.id})]
+
+
+async def run(local: Config, node_document: dict, keyring: Keyring) -> None:
+    egress = Egress(local, node_document, keyring)
+    await egress.start()
+    try:
+        await egress.run()
+    finally:
+        await egress.stop()
