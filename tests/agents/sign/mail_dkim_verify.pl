@@ -1,0 +1,43 @@
+#!/usr/bin/perl
+# Verifies the DKIM signatures of the message on stdin with Mail::DKIM (the
+# verifier SpamAssassin and amavis use), an implementation independent of
+# dkimpy.  DNS is served from the file named in $ARGV[0]: lines of
+# "selector._domainkey.domain<TAB>TXT value".  Prints one line per signature:
+# "result<TAB>domain<TAB>selector<TAB>detail".
+use strict;
+use warnings;
+use Mail::DKIM::Verifier;
+use Net::DNS;
+
+my %zone;
+open(my $fh, '<', $ARGV[0]) or die "zone: $!";
+while (my $line = <$fh>) {
+    chomp $line;
+    my ($name, $value) = split(/\t/, $line, 2);
+    $zone{lc $name} = $value;
+}
+close $fh;
+
+{
+    no warnings 'redefine';
+    *Mail::DKIM::DNS::query = sub {
+        my ($domain, $type) = @_;
+        my $value = $zone{lc $domain};
+        if (!defined $value || $type ne 'TXT') { $@ = 'NXDOMAIN'; return; }
+        my @strings = unpack('(A255)*', $value);
+        return Net::DNS::RR->new(name => $domain, type => 'TXT', txtdata => \@strings);
+    };
+}
+
+binmode STDIN;
+my $dkim = Mail::DKIM::Verifier->new();
+{
+    local $/;
+    my $message = <STDIN>;
+    $dkim->PRINT($message);
+}
+$dkim->CLOSE;
+for my $signature ($dkim->signatures) {
+    printf "%s\t%s\t%s\t%s\n", $signature->result, $signature->domain, $signature->selector,
+        $signature->result_detail // '';
+}
