@@ -33,6 +33,7 @@ logged or copied.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
@@ -81,8 +82,8 @@ SIMPLE = b"simple"
 RELAXED = b"relaxed"
 
 _LINE_ENDS = re.compile(rb"\r\n|\n|\r(?!\n)")
-_TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
-_WSP_RUN = re.compile(rb"[\t ]+")
+# a WSP run other than one plain space (replacing " " by " " is wasted work)
+_WSP_RUN = re.compile(rb"\t[\t ]*| [\t ]+")
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _B64_LINE = 72            # base64 characters per folded line of b=
 _FOLD_AT = 76             # fold the tag list before a line grows past this
@@ -119,7 +120,7 @@ def crlf(content: bytes) -> bytes:
     return content
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParsedMessage:
     """A CRLF message split into header fields (name, raw value incl. CRLF) and body."""
 
@@ -127,8 +128,16 @@ class ParsedMessage:
     fields: tuple[tuple[bytes, bytes], ...]
     body: bytes
 
+    @functools.cached_property
+    def positions(self) -> dict[bytes, list[int]]:
+        """Lower-case field name -> indexes of its instances, top to bottom."""
+        positions: dict[bytes, list[int]] = {}
+        for index, (name, _) in enumerate(self.fields):
+            positions.setdefault(name.lower(), []).append(index)
+        return positions
+
     def count(self, name: bytes) -> int:
-        return sum(1 for field_name, _ in self.fields if field_name.lower() == name)
+        return len(self.positions.get(name.lower(), ()))
 
 
 def parse(content: bytes) -> ParsedMessage:
@@ -160,7 +169,12 @@ def parse(content: bytes) -> ParsedMessage:
 def canonical_body(body: bytes, algorithm: bytes) -> bytes:
     """The canonical body of a CRLF body under "simple" or "relaxed"."""
     if algorithm == RELAXED:
-        body = _WSP_RUN.sub(b" ", _TRAILING_WSP.sub(b"\r\n", body))
+        if b" \r\n" in body or b"\t" in body:
+            # strip WSP before each line end; the text after the last CRLF is not a line
+            lines = body.split(b"\r\n")
+            body = b"\r\n".join([line.rstrip(b" \t") for line in lines[:-1]] + lines[-1:])
+        if b"\t" in body or b"  " in body:
+            body = _WSP_RUN.sub(b" ", body)
         stripped = body.rstrip(b"\r\n")
         # keep a final WSP that is not before a line end, as dkimpy does
         return stripped + b"\r\n" if stripped else b""
@@ -195,10 +209,7 @@ def select_fields(fields: Iterable[tuple[bytes, bytes]],
 
 def signed_field_names(message: ParsedMessage, headers_to_sign: Iterable[bytes]) -> list[bytes]:
     """The h= list: present fields once per instance, oversigned ones once more."""
-    counts: dict[bytes, int] = {}
-    for name, _ in message.fields:
-        lower = name.lower()
-        counts[lower] = counts.get(lower, 0) + 1
+    positions = message.positions
     names: list[bytes] = []
     seen = set()
     for name in headers_to_sign:
@@ -208,7 +219,7 @@ def signed_field_names(message: ParsedMessage, headers_to_sign: Iterable[bytes])
         seen.add(name)
         if name in NEVER_SIGNED:
             raise ValueError(f"{name.decode()} must not be signed (RFC 6376 5.4)")
-        present = counts.get(name, 0)
+        present = len(positions.get(name, ()))
         extra = 1 if name in OVERSIGNED and (present or name in GUARDED_WHEN_ABSENT) else 0
         names.extend([name] * (present + extra))
     if b"from" not in names:
@@ -252,8 +263,15 @@ def signed_header_data(message: ParsedMessage, names: list[bytes], signature_fie
                        algorithm: bytes) -> bytes:
     """The header hash input: the h= fields canonicalised, then the DKIM-Signature
     field itself (b= empty) canonicalised without its trailing CRLF (RFC 6376 3.7)."""
-    data = [canonical_field(name, value, algorithm)
-            for name, value in select_fields(message.fields, names)]
+    # each repeat of a name takes the next instance up (RFC 6376 5.4.2), as select_fields
+    remaining = {name: len(indexes) for name, indexes in message.positions.items()}
+    data = []
+    for name in names:
+        left = remaining.get(name, 0)
+        if left:
+            remaining[name] = left - 1
+            field_name, value = message.fields[message.positions[name][left - 1]]
+            data.append(canonical_field(field_name, value, algorithm))
     own_name, own_value = signature_field.split(b":", 1)
     data.append(canonical_field(own_name, own_value, algorithm).rstrip(b"\r\n").rstrip())
     return b"".join(data)
