@@ -1,0 +1,203 @@
+"""One pass over decoded text for every detector, then validation of candidates.
+
+`Scanner(detector_names)` compiles every candidate pattern and every context
+word into one Hyperscan database (the `hyperscan` wheel); `scan(text)` makes a
+single pass over the UTF-8 bytes and returns the validated `Match`es.  When
+Hyperscan is not importable the same patterns run through Python's `re`
+(one search per detector), with the same candidate semantics: at each start
+the longest candidate whose neighbours are not word characters; a failed
+candidate does not hide a later one that starts inside it.
+
+A `Match` carries the canonical value for counting; callers must never store
+it (findings keep masked samples only).
+
+Reads: normalised message text (untrusted).  Holds nothing between calls but
+the compiled patterns.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+from agents.dlp.detectors import (CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_WORDS, TABLE,
+                                  Detector, context_pattern)
+
+try:  # pragma: no cover - which branch runs depends on the machine
+    import hyperscan
+except ImportError:  # pragma: no cover
+    hyperscan = None
+
+
+@dataclass(frozen=True)
+class Match:
+    type: str
+    value: str          # canonical form: count with it, never store it
+    start: int          # byte offsets in the UTF-8 text
+    end: int
+
+
+_SEPARATORS = b" .-/"
+
+
+class Scanner:
+    """Compiled patterns for a set of detectors; `scan(text)` is one pass."""
+
+    def __init__(self, detector_names: Iterable[str], *, engine: str = "auto"):
+        self.detectors: list[Detector] = [TABLE[n] for n in TABLE if n in set(detector_names)]
+        self.contexts: list[tuple[str, bytes]] = []
+        for detector in self.detectors:
+            for word in CONTEXT_WORDS.get(detector.name, ()):
+                self.contexts.append((detector.name, context_pattern(word)))
+        self.boundary = [frozenset(bytes([b]) for b in _expand(d.boundary)) for d in self.detectors]
+        if engine == "auto":
+            engine = "hyperscan" if hyperscan is not None else "re"
+        self.engine = engine
+        self._local = threading.local()
+        if not self.detectors:
+            self._db = None
+        elif engine == "hyperscan":
+            self._db = self._compile_hyperscan()
+        else:
+            self._compile_re()
+
+    # -- compiling ---------------------------------------------------------
+    def _compile_hyperscan(self):
+        expressions, ids, flags = [], [], []
+        for index, detector in enumerate(self.detectors):
+            # The leading class consumes the neighbour (see _candidates_hyperscan).
+            expressions.append(b"[^" + detector.boundary + b"](?:" + detector.pattern + b")")
+            ids.append(index)
+            flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST
+                         | (hyperscan.HS_FLAG_CASELESS if detector.caseless else 0))
+        base = len(self.detectors)
+        for index, (_, pattern) in enumerate(self.contexts):
+            expressions.append(pattern)
+            ids.append(base + index)
+            flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_CASELESS)
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+        return db
+
+    def _compile_re(self) -> None:
+        self._patterns = []
+        for detector in self.detectors:
+            b = detector.boundary
+            self._patterns.append(re.compile(
+                b"(?<![" + b + b"])(?:" + detector.pattern + b")(?![" + b + b"])",
+                re.IGNORECASE if detector.caseless else 0))
+        by_detector: dict[str, list[bytes]] = {}
+        for name, pattern in self.contexts:
+            by_detector.setdefault(name, []).append(pattern)
+        self._context_res = {name: re.compile(b"|".join(patterns), re.IGNORECASE)
+                             for name, patterns in by_detector.items()}
+
+    # -- scanning ----------------------------------------------------------
+    def scan(self, data: bytes) -> list[Match]:
+        """Every validated match in `data` (UTF-8 text), in order per detector."""
+        if not self.detectors or not data:
+            return []
+        if self.engine == "hyperscan":
+            candidates, contexts = self._candidates_hyperscan(data)
+        else:
+            candidates, contexts = self._candidates_re(data)
+        matches: list[Match] = []
+        for index, detector in enumerate(self.detectors):
+            spans = candidates[index]
+            if not spans:
+                continue
+            positions = contexts.get(detector.name, [])
+            accepted_end = -1
+            for start in sorted(spans):
+                if start < accepted_end:
+                    continue
+                end = spans[start]
+                match = self._validate(detector, data, start, end, positions)
+                if match is not None:
+                    matches.append(match)
+                    accepted_end = end
+        return matches
+
+    def _candidates_hyperscan(self, data: bytes):
+        hits: list[tuple[int, int, int]] = []
+
+        def on_match(ident, start, end, flags, context):
+            hits.append((ident, start, end))
+
+        # A leading newline gives a candidate at offset 0 a neighbour to consume,
+        # so every candidate's start is one past its reported start of match.
+        self._db.scan(b"\n" + data, match_event_handler=on_match)
+        count = len(self.detectors)
+        candidates: list[dict[int, int]] = [{} for _ in range(count)]
+        contexts: dict[str, list[int]] = {}
+        size = len(data)
+        for ident, start, end in hits:
+            end -= 1
+            if ident >= count:
+                contexts.setdefault(self.contexts[ident - count][0], []).append(start - 1)
+                continue
+            if end < size and data[end:end + 1] in self.boundary[ident]:
+                continue            # runs on into a word: not this end
+            spans = candidates[ident]
+            if spans.get(start, -1) < end:
+                spans[start] = end
+        for positions in contexts.values():
+            positions.sort()
+        return candidates, contexts
+
+    def _candidates_re(self, data: bytes):
+        candidates: list[dict[int, int]] = []
+        for pattern in self._patterns:
+            spans: dict[int, int] = {}
+            pos = 0
+            while True:
+                m = pattern.search(data, pos)
+                if m is None:
+                    break
+                if m.end() > m.start():
+                    spans[m.start()] = m.end()
+                pos = m.start() + 1
+            candidates.append(spans)
+        contexts = {name: [m.start() for m in regex.finditer(data)]
+                    for name, regex in self._context_res.items()}
+        return candidates, contexts
+
+    def _validate(self, detector: Detector, data: bytes, start: int, end: int,
+                  context_positions: list[int]) -> Match | None:
+        if not detector.embedded_ok and _embedded(data, start, end):
+            return None
+        raw = data[start:end].decode("utf-8", "replace")
+        if detector.needs_context(raw) and not _near(context_positions, start, end):
+            return None
+        try:
+            value = detector.validate(raw)
+        except Exception:  # a validator must never take the stage down
+            return None
+        if value is None:
+            return None
+        return Match(detector.name, value, start, end)
+
+
+def _expand(char_class: bytes) -> bytes:
+    """Every byte a regex character-class body such as rb'0-9A-Za-z' stands for."""
+    pattern = re.compile(b"[" + char_class + b"]")
+    return bytes(b for b in range(256) if pattern.fullmatch(bytes([b])))
+
+
+def _embedded(data: bytes, start: int, end: int) -> bool:
+    """True if digits continue past a separator on either side (part of a longer number)."""
+    if start >= 2 and data[start - 1] in _SEPARATORS[1:] and data[start - 2:start - 1].isdigit():
+        return True
+    if end + 1 < len(data) and data[end] in _SEPARATORS[1:] and data[end + 1:end + 2].isdigit():
+        return True
+    return False
+
+
+def _near(positions: list[int], start: int, end: int) -> bool:
+    if not positions:
+        return False
+    i = bisect.bisect_left(positions, start - CONTEXT_BEFORE)
+    return i < len(positions) and positions[i] <= end + CONTEXT_AFTER
