@@ -22,8 +22,15 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-up: install
-	$(BIN)/postwarden up --config $(CONFIG)
+EXAMPLE_KEYS := deploy/example/keys/acme-rsa.pem deploy/example/keys/acme-ed25519.pem
+
+deploy/example/keys/acme-rsa.pem: | $(VENV)/.installed
+	$(BIN)/postwarden dkim-keygen --domain acme.example --selector s1 --type rsa --out $@
+deploy/example/keys/acme-ed25519.pem: | $(VENV)/.installed
+	$(BIN)/postwarden dkim-keygen --domain acme.example --selector e1 --type ed25519 --out $@
+
+up: install $(EXAMPLE_KEYS)
+	$(BIN)/postwarden up --config $(CONFIG) --sink 127.0.0.1:2526
 
 # Test servers: ClamAV and rspamd from Debian (installed when run as root).
 servers:

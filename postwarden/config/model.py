@@ -197,8 +197,8 @@ def _load_dkim_key(s: Section, domain: str) -> DkimKey | None:
         s.fail("key", "an unencrypted PEM private key (RSA 2048+ or Ed25519)", "something unreadable")
         return None
     if isinstance(private_key, rsa.RSAPrivateKey):
-        if private_key.key_size < 1024:
-            s.fail("key", "an RSA key of at least 1024 bits (2048 recommended)",
+        if private_key.key_size < 2048:
+            s.fail("key", "an RSA key of at least 2048 bits (RFC 8301)",
                    f"{private_key.key_size} bits")
             return None
         algorithm = "rsa-sha256"
