@@ -73,9 +73,15 @@ def _decode_words(text: str) -> str:
         return text
 
 
+def _unescape(value: str) -> str:
+    """A raw header value as text: 8-bit bytes (RFC 6532 UTF-8 headers) decoded, bad ones replaced."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _addresses(message: EmailMessage, header: str) -> list[tuple[str, str]]:
     """(decoded display name, lower-case address) for every address in `header`."""
-    values = [str(v) for v in message.get_all(header, [])]
+    wanted = header.lower()
+    values = [_unescape(v) for k, v in message.raw_items() if k.lower() == wanted and isinstance(v, str)]
     try:
         pairs = getaddresses(values)
     except (ValueError, TypeError, IndexError):
@@ -215,6 +221,15 @@ def _shown_domain(text: str) -> str:
     return domain
 
 
+def _shown(domain: str) -> str:
+    """A domain for the audit trail: the ASCII (punycode) form, with the Unicode one beside it."""
+    try:
+        ascii_form = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_form = domain.encode("ascii", "backslashreplace").decode("ascii")
+    return ascii_form if ascii_form == domain else f"{ascii_form} ({domain})"
+
+
 def _same_site(a: str, b: str) -> bool:
     a, b = a.removeprefix("www."), b.removeprefix("www.")
     return a == b or a.endswith("." + b) or b.endswith("." + a)
@@ -264,7 +279,7 @@ def check(content: bytes, tenant) -> list[Finding]:
     for domain in sorted(header_domains):
         imitated = tenancy.imitated(domain)
         if imitated:
-            found("lookalike_domain", f"{domain} looks like {imitated}")
+            found("lookalike_domain", f"{_shown(domain)} looks like {imitated}")
 
     if policy.forbid_external_reply_to:
         for _, address in reply_to:
@@ -287,11 +302,11 @@ def check(content: bytes, tenant) -> list[Finding]:
                     link_hosts.add(host)
                 shown = _shown_domain(shown_text)
                 if host and shown and not _same_site(host, shown):
-                    found("link_mismatch", f"link text shows {shown}, goes to {host}")
+                    found("link_mismatch", f"link text shows {_shown(shown)}, goes to {_shown(host)}")
         for raw_host in _URL_IN_TEXT.findall(text)[:MAX_LINKS]:
             link_hosts.add(decode_domain(raw_host.rpartition("@")[2]))
     for host in sorted(link_hosts - header_domains):
         imitated = tenancy.imitated(host)
         if imitated:
-            found("lookalike_domain", f"{host} looks like {imitated}")
+            found("lookalike_domain", f"{_shown(host)} looks like {imitated}")
     return list(findings.values())

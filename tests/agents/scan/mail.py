@@ -91,3 +91,10 @@ def known_file_attachment() -> bytes:
 def gtube(kind: str = "X") -> bytes:
     """GTUBE: X = rspamd reject (score 15), Z = rewrite subject, Y = add header."""
     return message(subject="Cheap watches", text=f"Buy now!\n{kind}{GTUBE[1:]}\n").as_bytes()
+
+
+def with_raw_header(content: bytes, name: str, value: str) -> bytes:
+    """`content` with header `name` replaced by `value` written as raw UTF-8 (RFC 6532)."""
+    lines = content.split(b"\n")
+    kept = [line for line in lines[:lines.index(b"")] if not line.lower().startswith(name.lower().encode() + b":")]
+    return f"{name}: {value}".encode() + b"\n" + b"\n".join(kept + lines[lines.index(b""):])
