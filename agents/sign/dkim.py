@@ -185,6 +185,7 @@ def canonical_body(body: bytes, algorithm: bytes) -> bytes:
 def canonical_field(name: bytes, value: bytes, algorithm: bytes) -> bytes:
     """One header field as hashed: ``name:value`` with its CRLF (simple) or relaxed form."""
     if algorithm == RELAXED:
+        # bytes.strip() as dkimpy: it also drops a \v or \f at the ends (OpenDKIM does too)
         return (name.lower() + b":"
                 + _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip() + b"\r\n")
     return name + b":" + value

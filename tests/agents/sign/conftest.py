@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from tests.agents.sign.helpers import FakeDns
+from postwarden.config.model import DkimKey, Domain, Tenant
+from tests.agents.sign.helpers import FakeDns, pem
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,15 @@ def dns(rsa_key, ed_key):
     zone.publish("rsa1", "acme.example", rsa_key)
     zone.publish("ed1", "acme.example", ed_key)
     return zone
+
+
+@pytest.fixture
+def tenant(rsa_key, ed_key):
+    return Tenant(
+        id="acme", name="Acme", apps=(),
+        domains=(
+            Domain("acme.example", (DkimKey("rsa1", "rsa-sha256", pem(rsa_key)),
+                                    DkimKey("ed1", "ed25519-sha256", pem(ed_key)))),
+            Domain("billing.acme.example", (DkimKey("ed1", "ed25519-sha256", pem(ed_key)),)),
+            Domain("nokeys.example"),
+        ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dkim as dkimpy
 from cryptography.hazmat.primitives import serialization
 
 from agents.sign import dkim as ours
@@ -26,3 +27,16 @@ class FakeDns:
 def pem(private_key) -> bytes:
     return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption())
+
+
+BODY = b"\r\nYour code is 123456.\r\n"
+
+
+def message_from(from_value: bytes, extra: bytes = b"") -> bytes:
+    return (b"From: " + from_value + b"\r\nTo: bob@example.net\r\nSubject: code\r\n"
+            b"Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n" + extra + BODY)
+
+
+def verify_all(signed: bytes, dns) -> list[bool]:
+    verifier = dkimpy.DKIM(signed)
+    return [verifier.verify(idx=i, dnsfunc=dns) for i in range(signed.count(b"DKIM-Signature:"))]
