@@ -48,22 +48,9 @@ class DeliveredSet:
         self._seen: set[str] = set()
 
     async def load(self) -> None:
-        consumer = kafka.consumer(self.settings, group_id=None)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topics.DELIVERED, p)
-                          for p in (consumer.partitions_for_topic(topics.DELIVERED) or {0})]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            end = await consumer.end_offsets(partitions)
-            while any(await consumer.position(p) < end[p] for p in partitions):
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        if record.key:
-                            self._seen.add(record.key.decode())
-        finally:
-            await consumer.stop()
+        for record in await kafka.read_all(self.settings, topics.DELIVERED):
+            if record.key:
+                self._seen.add(record.key.decode())
 
     async def seen(self, message_id: str, recipient: str) -> bool:
         return f"{message_id}/{recipient.lower()}" in self._seen

@@ -142,3 +142,38 @@ class EmbeddedBroker:
     def pause(self) -> None:
         """Stop the broker hard, for tests of a broker that is down."""
         self.stop()
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list:
+    from aiokafka import TopicPartition
+
+    numbers = consumer.partitions_for_topic(topic)
+    if not numbers:
+        await consumer._client.force_metadata_update()
+        numbers = consumer.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, n) for n in sorted(numbers)]
+
+
+async def read_all(settings: KafkaSettings, topic: str, timeout: float = 30.0) -> list:
+    """Every record now on `topic`, from the beginning to the current end (no group)."""
+    reader = consumer(settings, group_id=None)
+    await reader.start()
+    try:
+        partitions = await partitions_of(reader, topic)
+        if not partitions:
+            return []
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        end = await reader.end_offsets(partitions)
+        records = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            positions = [await reader.position(p) for p in partitions]
+            if all(position >= end[p] for position, p in zip(positions, partitions)):
+                break
+            batch = await reader.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+        return records
+    finally:
+        await reader.stop()

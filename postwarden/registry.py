@@ -33,28 +33,14 @@ SCHEMA = "postwarden.ConfigRecord"
 
 async def read_latest(settings: KafkaSettings, timeout: float = 10.0) -> dict | None:
     """The newest ConfigRecord on the topic, or None when nothing was applied yet."""
-    consumer = kafka.consumer(settings, group_id=None)
-    await consumer.start()
-    try:
-        partition = TopicPartition(topics.CONFIG, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        latest = None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while await consumer.position(partition) < end and loop.time() < deadline:
-            batch = await consumer.getmany(partition, timeout_ms=500)
-            for record in batch.get(partition, []):
-                if record.key == topics.CONFIG_KEY and record.value:
-                    try:
-                        latest = codec.decode(record.value, expect=SCHEMA)
-                    except codec.CodecError as error:
-                        log.warning("skipping unreadable config record at offset %d: %s",
-                                    record.offset, error)
-        return latest
-    finally:
-        await consumer.stop()
+    latest = None
+    for record in await kafka.read_all(settings, topics.CONFIG, timeout):
+        if record.key == topics.CONFIG_KEY and record.value:
+            try:
+                latest = codec.decode(record.value, expect=SCHEMA)
+            except codec.CodecError as error:
+                log.warning("skipping unreadable config record at offset %d: %s", record.offset, error)
+    return latest
 
 
 async def publish(settings: KafkaSettings, shared: Mapping[str, Any], keyring: Keyring,

@@ -12,6 +12,7 @@ import uuid
 
 import dkim
 import pytest
+import yaml
 
 from postwarden import codec
 from postwarden.dkimkeys import public_record
@@ -123,10 +124,10 @@ def test_config_change_takes_effect_without_restart(relay, relay_sink):
 def test_invalid_config_is_refused_and_the_running_one_stays(relay):
     document = copy.deepcopy(relay.document)
     document["tenants"][0]["apps"][0]["allowed_ips"] = ["nonsense"]
-    relay.write_config(document)
-    result = relay.cli("apply", "--config", str(relay.config_path), check=False)
+    broken = relay.directory / "broken.yaml"
+    broken.write_text(yaml.safe_dump(document))
+    result = relay.cli("apply", "--config", str(broken), check=False)
     assert result.returncode == 2
     assert "tenant acme" in result.stderr and "allowed_ips" in result.stderr
-    relay.write_config(copy.deepcopy(relay.document))
     code, _ = relay.submit(acme_message())
     assert code == 250
