@@ -91,8 +91,14 @@ def header_from(content: bytes) -> HeaderFrom:
     if not addresses:
         return HeaderFrom(None, NO_FROM)
     domains = set()
+    raw = text.lower()
     for address in addresses:
         if not address.username or not address.domain:
+            return HeaderFrom(None, BAD_FROM)
+        # the parser decodes RFC 2047 words and drops CFWS even inside a domain
+        # ("a@=?utf-8?q?x.example?=", "a @ x . example"): receivers see those
+        # differently, so only a domain written literally after its "@" counts
+        if "@" + address.domain.lower() not in raw:
             return HeaderFrom(None, BAD_FROM)
         domain = _normalise_domain(address.domain)
         if domain is None:

@@ -21,6 +21,8 @@ from tests.agents.sign.helpers import message_from, verify_all
     (b"=?utf-8?q?Acme_=E2=82=AC_Billing?= <billing@acme.example>", "acme.example"),
     (b"=?utf-8?b?QWNtZSA8Y2VvQGJhbmsuZXhhbXBsZT4=?= <billing@acme.example>", "acme.example"),
     (b"\"ceo@bank.example\" <x@acme.example>", "acme.example"),
+    (b"\"a\\\"@bank.example\" <x@acme.example>", "acme.example"),
+    (b"(comment <x@bank.example>) b@acme.example", "acme.example"),
     (b"john@acme.example (John at bank.example)", "acme.example"),
     (b"Billing: a@acme.example, b@Acme.Example;", "acme.example"),
     (b"a@acme.example,\r\n b@acme.example", "acme.example"),
@@ -50,6 +52,11 @@ def test_header_from_domain_reads_the_address_not_the_display_name(from_value, d
     (message_from(b"a@acme.example@evil.example"), "sign.bad_from"),
     (message_from(b"a@acme..example"), "sign.bad_from"),
     (message_from(b"a@acme.example\xff"), "sign.bad_from"),
+    (message_from(b"a@=?utf-8?q?acme.example?="), "sign.bad_from"),
+    (message_from(b"a @ acme . example"), "sign.bad_from"),
+    (message_from(b"alice@acme.example)<bob@evil.example>"), "sign.bad_from"),
+    (message_from(b"b@acme.example <c@evil.example>"), "sign.bad_from"),
+    (message_from(b"a@acme.example."), "sign.bad_from"),
     (b"From: a@acme.example\r\nbroken line\r\n\r\n", "sign.malformed_header"),
 ])
 def test_header_from_refusals(content, reason, tenant):
