@@ -1,9 +1,9 @@
 #!/usr/bin/perl
-# Verifies the DKIM signatures of the message on stdin with Mail::DKIM (the
-# verifier SpamAssassin and amavis use), an implementation independent of
-# dkimpy.  DNS is served from the file named in $ARGV[0]: lines of
-# "selector._domainkey.domain<TAB>TXT value".  Prints one line per signature:
-# "result<TAB>domain<TAB>selector<TAB>detail".
+# Verifies the DKIM signatures of each message file named after $ARGV[0] with
+# Mail::DKIM (the verifier SpamAssassin and amavis use), an implementation
+# independent of dkimpy.  DNS is served from the file named in $ARGV[0]: lines
+# of "selector._domainkey.domain<TAB>TXT value".  Prints one line per
+# signature: "file<TAB>result<TAB>domain<TAB>selector<TAB>detail".
 use strict;
 use warnings;
 use Mail::DKIM::Verifier;
@@ -29,15 +29,15 @@ close $fh;
     };
 }
 
-binmode STDIN;
-my $dkim = Mail::DKIM::Verifier->new();
-{
-    local $/;
-    my $message = <STDIN>;
+for my $path (@ARGV[1 .. $#ARGV]) {
+    open(my $in, '<:raw', $path) or die "$path: $!";
+    my $message = do { local $/; <$in> };
+    close $in;
+    my $dkim = Mail::DKIM::Verifier->new();
     $dkim->PRINT($message);
-}
-$dkim->CLOSE;
-for my $signature ($dkim->signatures) {
-    printf "%s\t%s\t%s\t%s\n", $signature->result, $signature->domain, $signature->selector,
-        $signature->result_detail // '';
+    $dkim->CLOSE;
+    for my $signature ($dkim->signatures) {
+        printf "%s\t%s\t%s\t%s\t%s\n", $path, $signature->result, $signature->domain,
+            $signature->selector, $signature->result_detail // '';
+    }
 }
