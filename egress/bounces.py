@@ -2,7 +2,8 @@
 
 `classify(code, enhanced, text)` maps a failure reply to one of
 mailbox_full, unknown_user, policy, reputation or other, from the RFC 3463
-enhanced status first and provider wording second.  It goes into the audit
+provider wording for reputation blocks first (they come with many codes),
+then the RFC 3463 enhanced status, then the wording of the text.  It goes into the audit
 event so operators can tell a dead address from a blocked IP.
 
 Parses untrusted input: server reply text (matched only, never executed).
@@ -23,7 +24,7 @@ _MAILBOX_FULL = re.compile(r"\b(mailbox (is )?full|over ?quota|quota exceeded|in
                            r"storage|mailbox size limit|out of storage)\b", re.I)
 _UNKNOWN_USER = re.compile(r"\b(user unknown|unknown user|no such user|does not exist|"
                            r"mailbox unavailable|invalid recipient|recipient rejected|"
-                           r"address rejected|no mailbox|unknown recipient|mailbox not found|"
+                           r"recipient address rejected|no mailbox|unknown recipient|mailbox not found|"
                            r"not a valid mailbox)\b", re.I)
 _POLICY = re.compile(r"\b(policy|spam|dmarc|spf|dkim|content rejected|message rejected|"
                      r"not allowed|denied|relay(ing)? (access )?denied|virus|tls required|"
@@ -37,10 +38,16 @@ def classify(code: int, enhanced: str, text: str) -> str | None:
     subject_detail = enhanced.split(".", 1)[1] if "." in enhanced else ""
     if _REPUTATION.search(text):
         return REPUTATION
-    if subject_detail == "2.2" or _MAILBOX_FULL.search(text):
+    if subject_detail == "2.2":
         return MAILBOX_FULL
-    if subject_detail in ("1.1", "1.0", "1.6", "2.1", "1.3") or _UNKNOWN_USER.search(text):
+    if subject_detail in ("1.1", "1.6", "2.1", "1.3"):
         return UNKNOWN_USER
-    if subject_detail.startswith("7.") or _POLICY.search(text):
+    if subject_detail.startswith("7."):
+        return POLICY
+    if _MAILBOX_FULL.search(text):
+        return MAILBOX_FULL
+    if _UNKNOWN_USER.search(text):
+        return UNKNOWN_USER
+    if _POLICY.search(text):
         return POLICY
     return OTHER
