@@ -55,6 +55,10 @@ class Detector:
     boundary: bytes = ALNUM          # characters that may not touch a candidate
     caseless: bool = False
     embedded_ok: bool = True         # False: reject 123-45-6789 inside 0-123-45-6789-1
+    # "nearest": the context word must come before the candidate and after the
+    # previous candidate of this detector (a label names the value that follows it).
+    context_span: str = "around"
+    not_followed_by: bytes | None = None   # e.g. a time of day after a date: a timestamp
 
     def needs_context(self, raw: str) -> bool:
         if self.context == "always":
@@ -249,10 +253,13 @@ def validate_date(raw: str) -> str | None:
     if m:
         born = _date(int(m[1]), int(m[2]), int(m[3]))
         return born.isoformat() if born else None
-    m = re.fullmatch(r"(\d\d?)[-/.](\d\d?)[-/.](\d{4})", text)
+    m = re.fullmatch(r"(\d\d?)([-/.])(\d\d?)[-/.](\d{4})", text)
     if m:
-        a, b, year = int(m[1]), int(m[2]), int(m[3])
-        born = _date(year, b, a) or _date(year, a, b)   # day first, then US order
+        a, b, year = int(m[1]), int(m[3]), int(m[4])
+        if m[2] == "/":     # 05/17/1980: US order first, then 17/05/1980
+            born = _date(year, a, b) or _date(year, b, a)
+        else:               # 17.05.1980, 17-05-1980: day first
+            born = _date(year, b, a) or _date(year, a, b)
         return born.isoformat() if born else None
     m = re.fullmatch(r"(\d{4})年 ?(\d\d?)月 ?(\d\d?)日", text)
     if m:
@@ -316,7 +323,8 @@ TABLE: dict[str, Detector] = {d.name: d for d in (
     Detector("icd10_code", rb"[A-TV-Z]\d[0-9AB](?:\.[0-9A-Z]{1,4})?", validate_icd10,
              mask_icd10, context="always"),
     Detector("date_of_birth", DATE_PATTERN, validate_date, mask_date, context="always",
-             caseless=True, embedded_ok=False),
+             caseless=True, embedded_ok=False, context_span="nearest",
+             not_followed_by=rb"(?:T| {1,2}|, )\d\d?:\d\d"),
     Detector("email_address_bulk",
              rb"[0-9A-Za-z._%+\-]+@[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*\.[A-Za-z]{2,24}",
              validate_email, mask_email, boundary=EMAIL_CHARS),

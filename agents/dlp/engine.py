@@ -38,6 +38,7 @@ class Match:
     value: str          # canonical form: count with it, never store it
     start: int          # byte offsets in the UTF-8 text
     end: int
+    context: int = -1   # bytes to the context word that admitted it; -1: none needed
 
 
 _SEPARATORS = b" .-/"
@@ -52,6 +53,8 @@ class Scanner:
         for detector in self.detectors:
             for word in CONTEXT_WORDS.get(detector.name, ()):
                 self.contexts.append((detector.name, context_pattern(word)))
+        self._followers = [re.compile(d.not_followed_by) if d.not_followed_by else None
+                           for d in self.detectors]
         self.boundary = [frozenset(bytes([b]) for b in _expand(d.boundary)) for d in self.detectors]
         if engine == "auto":
             engine = "hyperscan" if hyperscan is not None else "re"
@@ -110,16 +113,25 @@ class Scanner:
             if not spans:
                 continue
             positions = contexts.get(detector.name, [])
-            accepted_end = -1
+            follower = self._followers[index]
+            accepted_end = previous_end = -1
             for start in sorted(spans):
                 if start < accepted_end:
                     continue
                 end = spans[start]
-                match = self._validate(detector, data, start, end, positions)
+                if follower is not None and follower.match(data, end):
+                    previous_end = end
+                    continue
+                if detector.context_span == "nearest":
+                    window = (max(previous_end, start - CONTEXT_BEFORE), start)
+                else:
+                    window = (start - CONTEXT_BEFORE, end + CONTEXT_AFTER)
+                match = self._validate(detector, data, start, end, positions, window)
+                previous_end = end
                 if match is not None:
                     matches.append(match)
                     accepted_end = end
-        return matches
+        return _settle_shared_spans(matches)
 
     def _candidates_hyperscan(self, data: bytes):
         hits: list[tuple[int, int, int]] = []
@@ -166,19 +178,22 @@ class Scanner:
         return candidates, contexts
 
     def _validate(self, detector: Detector, data: bytes, start: int, end: int,
-                  context_positions: list[int]) -> Match | None:
+                  context_positions: list[int], window: tuple[int, int]) -> Match | None:
         if not detector.embedded_ok and _embedded(data, start, end):
             return None
         raw = data[start:end].decode("utf-8", "replace")
-        if detector.needs_context(raw) and not _near(context_positions, start, end):
-            return None
+        distance = -1
+        if detector.needs_context(raw):
+            distance = _distance(context_positions, *window, start, end)
+            if distance < 0:
+                return None
         try:
             value = detector.validate(raw)
         except Exception:  # a validator must never take the stage down
             return None
         if value is None:
             return None
-        return Match(detector.name, value, start, end)
+        return Match(detector.name, value, start, end, distance)
 
 
 def _expand(char_class: bytes) -> bytes:
@@ -196,8 +211,31 @@ def _embedded(data: bytes, start: int, end: int) -> bool:
     return False
 
 
-def _near(positions: list[int], start: int, end: int) -> bool:
-    if not positions:
-        return False
-    i = bisect.bisect_left(positions, start - CONTEXT_BEFORE)
-    return i < len(positions) and positions[i] <= end + CONTEXT_AFTER
+def _distance(positions: list[int], low: int, high: int, start: int, end: int) -> int:
+    """Bytes from the candidate to the nearest context word in [low, high]; -1 if none."""
+    i = bisect.bisect_left(positions, low)
+    best = -1
+    while i < len(positions) and positions[i] <= high:
+        p = positions[i]
+        gap = start - p if p < start else max(p - end, 0) + CONTEXT_BEFORE  # prefer labels before
+        if best < 0 or gap < best:
+            best = gap
+        i += 1
+    return best
+
+
+def _settle_shared_spans(matches: list[Match]) -> list[Match]:
+    """One span, several context-admitted readings (a 9-digit number near both "SSN"
+    and "routing"): keep the reading whose context word is nearest."""
+    by_span: dict[tuple[int, int], list[Match]] = {}
+    for match in matches:
+        by_span.setdefault((match.start, match.end), []).append(match)
+    if all(len(group) == 1 for group in by_span.values()):
+        return matches
+    kept: list[Match] = []
+    for group in by_span.values():
+        if len(group) > 1 and all(m.context >= 0 for m in group):
+            nearest = min(m.context for m in group)
+            group = [m for m in group if m.context == nearest]
+        kept.extend(group)
+    return kept
