@@ -137,6 +137,7 @@ async def throughput(content: bytes, clients: ScanClients, concurrency: int, sec
 
 async def run(args) -> dict:
     content = invoice(args.size)
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="scan-bench-"))
     clamd = start_clamd(workdir / "clamd", threads=max(4, max(args.levels)))
     rspamd = start_rspamd(workdir / "rspamd", workers=args.rspamd_workers)
@@ -162,7 +163,8 @@ async def run(args) -> dict:
         rspamd.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     best = max(levels, key=lambda level: level["per_second"])
-    return {"message_bytes": len(content), "cpus": os.cpu_count(), "rspamd_workers": args.rspamd_workers,
+    return {"message_bytes": len(content), "cpus": os.cpu_count(), "load_before": load_before,
+            "load_after": os.getloadavg()[0], "rspamd_workers": args.rspamd_workers,
             "parts": parts, "levels": levels, "best": {"concurrency": best["concurrency"],
                                                        "per_second": best["per_second"]}}
 
@@ -170,6 +172,8 @@ async def run(args) -> dict:
 def report(result: dict) -> None:
     print(f"scan stage bench: {result['message_bytes']} byte invoice, {result['cpus']} CPUs, "
           f"rspamd workers {result['rspamd_workers']} (scanners and client share the machine)")
+    print(f"1-min load average before {result['load_before']:.2f}, after {result['load_after']:.2f} "
+          f"(anything else running skews the rates)")
     print("\ncost per message, one at a time:")
     print(f"  {'part':<14}{'msgs':>7}{'mean ms':>10}{'p50 ms':>9}{'p95 ms':>9}{'scanner CPU ms':>16}"
           f"{'client CPU ms':>15}")

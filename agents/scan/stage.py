@@ -4,8 +4,9 @@
 clamd and rspamd at the same time (each under its own deadline, so a stuck
 scanner delays only the messages it holds and never other tenants beyond
 that deadline), runs the impersonation checks, and returns a `ScanOutcome`:
-one `StageResult` per check (stage ``scan``) and the headers to add for
-every `tag` result (applied whenever the message goes on).  `decide(...)` is the policy alone, pure, for tests and for
+one `StageResult` per check (stage ``scan``) and the headers naming every
+non-pass spam or impersonation result (applied whenever the message goes on:
+tagged now, or later released from quarantine).  `decide(...)` is the policy alone, pure, for tests and for
 re-deciding a quarantined message.
 
 Verdicts come from the tenant's `content_policy`:
@@ -36,6 +37,7 @@ from agents.scan.scanners import (ClamdClient, ClamdResult, RspamdClient, Rspamd
 from postwarden.config.content import Scanners, TenantContent
 from postwarden.verdicts import StageResult, Verdict, strongest
 
+INLINE_CHECK_LIMIT = 256 * 1024      # bytes checked on the event loop; larger ones in a thread
 _ACTION_VERDICT = {"pass": Verdict.PASS, "tag": Verdict.TAG, "quarantine": Verdict.QUARANTINE,
                    "reject": Verdict.REJECT}
 
@@ -121,9 +123,8 @@ def _spam_result(outcome: RspamdResult | ScannerUnavailable | None,
     result = StageResult(reasons.STAGE, verdict, reasons.HAM if action == "pass" else reasons.SPAM,
                          details)
     headers = []
-    if verdict is Verdict.TAG:
-        headers.append((reasons.HEADER_SPAM,
-                        f"yes; score={outcome.score:.2f}; tag_at={policy.spam.tag_at:g}"))
+    if verdict is not Verdict.PASS:
+        headers.append((reasons.HEADER_SPAM, f"yes; score={outcome.score:.2f}; action={action}"))
     return result, headers
 
 
@@ -135,7 +136,7 @@ def _impersonation_results(findings: list[Finding], policy: TenantContent
     for finding in findings:
         verdict = _ACTION_VERDICT[policy.impersonation_action(finding.kind)]
         results.append(StageResult(reasons.STAGE, verdict, finding.reason, {"detail": finding.detail}))
-        if verdict is Verdict.TAG and finding.kind not in tagged:
+        if verdict is not Verdict.PASS and finding.kind not in tagged:
             tagged.append(finding.kind)
     headers = [(reasons.HEADER_IMPERSONATION, ", ".join(tagged))] if tagged else []
     return results, headers
@@ -185,5 +186,8 @@ async def scan_message(content: bytes, message_meta, tenant, scanners_config: Sc
     answers = iter(await asyncio.gather(*pending))
     virus = next(answers) if virus_call is not None else None
     spam = next(answers) if spam_call is not None else None
-    findings = impersonation.check(content, tenant)
+    if len(content) > INLINE_CHECK_LIMIT:      # big messages: parse off the event loop
+        findings = await asyncio.to_thread(impersonation.check, content, tenant)
+    else:
+        findings = impersonation.check(content, tenant)
     return decide(tenant.content, virus=virus, spam=spam, findings=findings)

@@ -129,6 +129,21 @@ async def test_rspamd_clean_invoice_scores_low_and_sees_the_envelope(rspamd_serv
 
 
 @pytest.mark.rspamd
+async def test_rspamd_gets_every_recipient(rspamd_server):
+    # The To: recipient is given second: rspamd only matches it if it reads every Rcpt.
+    client = RspamdClient(rspamd_server.address, 10)
+    try:
+        both = await client.check(mail.clean_invoice(), **{**envelope(), "recipients": [
+            "other@elsewhere.example", "customer@client.example"]})
+        other = await client.check(mail.clean_invoice(), **{**envelope(), "recipients": [
+            "other@elsewhere.example"]})
+    finally:
+        await client.close()
+    assert "TO_MATCH_ENVRCPT_ALL" in both.symbols and "FORGED_RECIPIENTS" not in both.symbols
+    assert "FORGED_RECIPIENTS" in other.symbols
+
+
+@pytest.mark.rspamd
 async def test_rspamd_header_values_cannot_inject_headers(rspamd_server):
     client = RspamdClient(rspamd_server.address, 10)
     try:

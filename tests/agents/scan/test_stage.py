@@ -92,7 +92,7 @@ async def test_gtube_gets_the_configured_action(clients, spam, verdict):
     assert result.reason == (reasons.HAM if verdict is Verdict.PASS else reasons.SPAM)
     if verdict is Verdict.TAG:
         [(name, value)] = outcome.headers_to_add
-        assert name == "X-Postwarden-Spam" and value.startswith("yes; score=15.00")
+        assert name == "X-Postwarden-Spam" and value == "yes; score=15.00; action=tag"
     if verdict is Verdict.REJECT:
         assert "spam" in outcome.dsn_text()
 
@@ -193,3 +193,23 @@ async def test_hanging_clamd_times_out_and_does_not_stall_other_messages(hanging
     assert all("no answer within 1s" in by_reason(o, reasons.SCANNER_DOWN)[0].details["error"]
                for o in stuck_outcomes)
     assert total < 3.0
+
+
+async def test_large_message_is_checked_off_the_event_loop(clients):
+    from agents.scan.stage import INLINE_CHECK_LIMIT
+    filler = "An ordinary line of a long statement, nothing more to it.\n" * (INLINE_CHECK_LIMIT // 50)
+    content = mail.message(text=filler + "Pay at https://acme.exarnple/pay\n").as_bytes()
+    assert len(content) > INLINE_CHECK_LIMIT
+    outcome = await scan(content, clients)
+    assert outcome.verdict is Verdict.QUARANTINE
+    assert outcome.deciding.reason == "scan.impersonation.lookalike_domain"
+
+
+async def test_stopped_message_still_names_its_findings_in_headers(clients):
+    # Quarantined spam + impersonation: if an operator releases it, the headers say why.
+    content = mail.message(display_name="Jane Doe", text=f"{mail.GTUBE}\n").as_bytes()
+    outcome = await scan(content, clients, spam=SpamThresholds(5, 8, None))
+    assert outcome.verdict is Verdict.QUARANTINE
+    assert dict(outcome.headers_to_add) == {
+        "X-Postwarden-Spam": "yes; score=15.00; action=quarantine",
+        "X-Postwarden-Impersonation": "display_name"}
