@@ -11,11 +11,13 @@ Reply-To and the links in the body, and reports:
   than the real one (`"ceo@acme.example" <x@elsewhere.example>`);
 - `lookalike_domain`: a domain in those headers or in a link that is not the
   tenant's but looks like one of its domains (UTS #39 confusable skeleton,
-  punycode, edit distance, the domain spelled with hyphens);
+  punycode, edit distance, the domain spelled with hyphens or used as the
+  left part of another domain);
 - `reply_to`: a Reply-To outside the tenant's domains, when the tenant sets
   `forbid_external_reply_to`;
 - `link_mismatch`: an HTML link whose visible text shows one domain while its
-  href goes to another.
+  href goes to another (links into the tenant's domains or its
+  `trusted_link_domains`, such as a click-tracking host, are not disguises).
 
 Reads: untrusted message content (headers, RFC 2047 words, HTML).  Pure and
 bounded (part sizes and link counts are capped); never raises on malformed
@@ -120,6 +122,11 @@ class _Tenancy:
     def __init__(self, tenant):
         self.domains = [d.name.lower().rstrip(".") for d in tenant.domains]
         self.skeletons = [(d, domain_skeleton(d)) for d in self.domains]
+        self.trusted = tuple(getattr(tenant.content, "trusted_link_domains", ()))
+
+    def trusted_link(self, host: str) -> bool:
+        """A link into the tenant's own domains or a tracking host it named is not a disguise."""
+        return self.owns(host) or any(host == d or host.endswith("." + d) for d in self.trusted)
 
     def owns(self, domain: str) -> bool:
         domain = decode_domain(domain)
@@ -135,6 +142,8 @@ class _Tenancy:
             tail = ".".join(labels[-len(skeleton.split(".")):])
             if skeleton in (shown, tail):
                 return name                                     # confusable / punycode
+            if f".{skeleton}." in f".{shown}.":
+                return name                                     # acme.example.evil.test
             if len(skeleton) >= 6 and (edit_distance(tail, skeleton, 2) <= (1 if len(skeleton) <= 10 else 2)
                                        or edit_distance(shown, skeleton, 1) <= 1):
                 return name                                     # typo-squat
@@ -301,7 +310,7 @@ def check(content: bytes, tenant) -> list[Finding]:
                 if host:
                     link_hosts.add(host)
                 shown = _shown_domain(shown_text)
-                if host and shown and not _same_site(host, shown):
+                if host and shown and not _same_site(host, shown) and not tenancy.trusted_link(host):
                     found("link_mismatch", f"link text shows {_shown(shown)}, goes to {_shown(host)}")
         for raw_host in _URL_IN_TEXT.findall(text)[:MAX_LINKS]:
             link_hosts.add(decode_domain(raw_host.rpartition("@")[2]))

@@ -19,12 +19,14 @@ reported) and report problems through the Section, never raise.
           impersonation: quarantine          # one action, or one per kind (see IMPERSONATION_KINDS)
           scanner_down: hold                 # hold (fail closed, retried) | pass (fail open, audited)
           forbid_external_reply_to: false
+          trusted_link_domains: [click.esp.example]   # links may go there whatever their text shows
 
 Reads: an untrusted mapping (through `Section`).  Holds no secrets.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from postwarden.config.reader import Section
@@ -33,6 +35,7 @@ from postwarden.config.reader import Section
 ACTIONS = ("pass", "tag", "quarantine", "reject")
 VIRUS_ACTIONS = ("reject", "quarantine")
 SCANNER_DOWN = ("hold", "pass")
+DOMAIN = r"(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}"
 IMPERSONATION_KINDS = ("display_name", "display_name_address", "lookalike_domain", "reply_to",
                        "link_mismatch")
 
@@ -87,6 +90,7 @@ class TenantContent:
     impersonation: tuple[tuple[str, str], ...] = _default_impersonation()   # (kind, action)
     scanner_down: str = "hold"
     forbid_external_reply_to: bool = False
+    trusted_link_domains: tuple[str, ...] = ()   # click-tracking / redirect hosts links may go to
 
     def impersonation_action(self, kind: str) -> str:
         return dict(self.impersonation).get(kind, "quarantine")
@@ -214,6 +218,9 @@ def parse_tenant(tenant: Section) -> TenantContent:
         impersonation=_parse_impersonation(s),
         scanner_down=s.choice("scanner_down", SCANNER_DOWN, "hold") or "hold",
         forbid_external_reply_to=bool(s.bool("forbid_external_reply_to", False)),
+        trusted_link_domains=tuple(d.lower().rstrip(".") for d in s.str_list(
+            "trusted_link_domains", (), expected="a list of domain names such as click.esp.example",
+            item=lambda x: bool(re.fullmatch(DOMAIN, x.rstrip(".")))) or ()),
     )
     s.done()
     return content

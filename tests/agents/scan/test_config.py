@@ -44,7 +44,8 @@ def test_the_issue_example_reads_back():
                            {"name": "John Roe", "addresses": ["John.Roe@acme.example"]}]},
         content_policy={"virus": "reject", "spam": {"tag_at": 5, "quarantine_at": 8, "reject_at": 15},
                         "impersonation": "quarantine", "scanner_down": "pass",
-                        "forbid_external_reply_to": True}))
+                        "forbid_external_reply_to": True,
+                        "trusted_link_domains": ["Click.ESP.example."]}))
     assert config.scanners.clamd == "127.0.0.1:3310"
     assert config.scanners.rspamd == "http://127.0.0.1:11333"
     assert config.scanners.timeouts == Timeouts(clamd=5.0, rspamd=2.0, connect=1.0)
@@ -54,6 +55,7 @@ def test_the_issue_example_reads_back():
     assert content.spam.action(4.9) == "pass" and content.spam.action(5) == "tag"
     assert content.spam.action(8) == "quarantine" and content.spam.action(99) == "reject"
     assert content.scanner_down == "pass" and content.forbid_external_reply_to
+    assert content.trusted_link_domains == ("click.esp.example",)
 
 
 def test_unix_socket_and_per_kind_impersonation_and_off_steps():
@@ -79,6 +81,7 @@ def test_unix_socket_and_per_kind_impersonation_and_off_steps():
     ({"impersonation": {"display_nam": "tag"}}, "content_policy.impersonation.display_nam", "a known key"),
     ({"forbid_external_reply_to": "yes"}, "content_policy.forbid_external_reply_to", "true or false"),
     ({"viruses": "reject"}, "content_policy.viruses", "a known key"),
+    ({"trusted_link_domains": ["not a domain"]}, "content_policy.trusted_link_domains", "domain names"),
 ])
 def test_bad_policy_names_tenant_key_and_expectation(policy, where, expected):
     [problem] = problems(document(content_policy=policy))

@@ -101,6 +101,7 @@ def test_display_name_showing_another_address(display_name):
     ("link", "acme-billing.exampl"),         # deletion, second tenant domain
     ("link", "login.acme.examp1e"),          # subdomain of a look-alike
     ("link", "secure-acme-example.com"),     # the domain spelled with hyphens
+    ("link", "acme.example.login-portal.test"),  # the domain as the left part of another
 ])
 def test_lookalike_domains(where, domain):
     if where == "from":
@@ -175,3 +176,26 @@ def test_skeleton_and_distance():
     assert domain_skeleton("paypa1.example") == domain_skeleton("paypal.example")
     assert edit_distance("acme.example", "acme.exmaple") == 1
     assert edit_distance("acme", "emca", limit=2) == 3
+
+
+def test_links_into_tenant_or_trusted_tracking_hosts_are_not_mismatches():
+    html = ('<a href="https://click.acme.example/t/1">https://portal.partner.example/</a> '
+            '<a href="https://links.esp.example/c/2">https://acme.example/pay</a>')
+    content = mail.message(html=html).as_bytes()
+    assert kinds(content) == ["link_mismatch"]             # the ESP link, until trusted
+    assert kinds(content, trusted_link_domains=("esp.example",)) == []
+
+
+def test_mutated_mail_never_raises():
+    import random
+    rng = random.Random(1729)
+    seeds = [mail.message(display_name="Jane Doe", reply_to="x@acrne.example",
+                          html='<a href="https://evil.example/">acme.example</a>').as_bytes(),
+             mail.eicar_forwarded(), mail.clean_invoice()]
+    for _ in range(300):
+        content = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 40)):
+            position = rng.randrange(len(content))
+            content[position:position + rng.randint(0, 8)] = bytes(
+                rng.choice(b"<>@\"=?\r\n:;,.\\\x00\xff\xc3ab ") for _ in range(rng.randint(0, 8)))
+        assert isinstance(impersonation.check(bytes(content), tenant()), list)
