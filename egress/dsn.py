@@ -23,6 +23,7 @@ from email.utils import format_datetime, formatdate
 from datetime import datetime, timezone
 
 from egress.outcome import RecipientOutcome
+from egress.replies import EXPIRED
 
 MAX_HEADER_BYTES = 64 * 1024
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -87,10 +88,13 @@ def build_dsn(message, content: bytes, failed: list[RecipientOutcome], reporting
               f"X-Postwarden-Message-ID: {_clean(message.id)}",
               f"Arrival-Date: {_date(message.received_at)}"]
     for outcome in failed:
+        enhanced = outcome.enhanced or f"{str(outcome.code)[:1]}.0.0"
+        if kind == "failure" and not enhanced.startswith("5"):
+            enhanced = EXPIRED.enhanced     # a temporary error that ran out of time (5.4.7)
         status += ["",
                    f"Final-Recipient: rfc822; {_clean(outcome.recipient)}",
                    f"Action: {action}",
-                   f"Status: {outcome.enhanced}"]
+                   f"Status: {enhanced}"]
         if outcome.host:
             status.append(f"Remote-MTA: dns; {_clean(outcome.host)}")
         status.append(f"Diagnostic-Code: smtp; {outcome.code} {outcome.enhanced} {_clean(outcome.text)}")

@@ -256,12 +256,12 @@ class DeliveryEngine:
         held: dict[str, RecipientOutcome] = {}
         if decision.encrypt_to:
             encrypted = smime.encrypt_message(content, decision.certificates)
-            if self.dkim_resigner is not None:
-                signed = self.dkim_resigner(job.message, encrypted)
-                if asyncio.iscoroutine(signed):
-                    signed = await signed
-                encrypted = signed
-            parcels.append(Parcel(tuple(decision.encrypt_to), encrypted, smime=True))
+            signed = await self._resign(job, encrypted)
+            if signed is None:
+                for recipient in decision.encrypt_to:
+                    held[recipient] = from_local(recipient, replies.RESIGN_FAILED, smime=True)
+            else:
+                parcels.append(Parcel(tuple(decision.encrypt_to), signed, smime=True))
         if decision.verified_tls:
             parcels.append(Parcel(tuple(decision.verified_tls), content, floor="verify"))
         if decision.plain:
@@ -269,6 +269,28 @@ class DeliveryEngine:
         for recipient in decision.hold:
             held[recipient] = from_local(recipient, replies.SMIME_HOLD)
         return parcels, held
+
+    async def _resign(self, job: _Job, encrypted: bytes) -> bytes | None:
+        """DKIM-sign the encrypted message again (the old signature covered the clear body).
+
+        Uses `dkim_resigner(message, content)` when given, else the sign stage's pure
+        core with the tenant's keys; None when it cannot be signed.
+        """
+        if self.dkim_resigner is not None:
+            signed = self.dkim_resigner(job.message, encrypted)
+            if asyncio.iscoroutine(signed):
+                signed = await signed
+            return signed
+        from agents.sign.stage import sign_submission
+
+        tenant = self._config_provider().tenant(job.message.tenant_id)
+        if tenant is None:
+            return None
+        signed, result = sign_submission(encrypted, tenant)
+        if signed is None:
+            log.warning("cannot DKIM-sign the encrypted message %s: %s", job.message.id,
+                        result.reason)
+        return signed
 
     # -- routing ------------------------------------------------------------------
     async def _targets(self, job: _Job, domain: str, parcel: Parcel

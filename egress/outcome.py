@@ -9,7 +9,7 @@ enhanced status and text.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from egress.replies import LocalReply
 
@@ -18,7 +18,7 @@ DELIVERED, DEFERRED, BOUNCED = "delivered", "deferred", "bounced"
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b\s*")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecipientOutcome:
     recipient: str
     status: str                 # "delivered" | "deferred" | "bounced"
@@ -43,6 +43,15 @@ class RecipientOutcome:
         record = {k: ("" if v is None else str(v)) for k, v in asdict(self).items() if k != "tls"}
         record.update({f"tls_{k}": v for k, v in self.tls.items()})
         return record
+
+
+def expire(outcome: RecipientOutcome) -> RecipientOutcome:
+    """A deferred outcome turned into the final bounce when the message's max age is over."""
+    from egress.replies import EXPIRED
+    last = f"{outcome.code} {outcome.enhanced} {outcome.text}".strip()
+    return replace(outcome, status=BOUNCED, code=EXPIRED.code, enhanced=EXPIRED.enhanced,
+                   text=f"{EXPIRED.text}; last error: {last}",
+                   bounce_class=outcome.bounce_class or "other")
 
 
 def reply_parts(code: int, message: str) -> tuple[str, str]:

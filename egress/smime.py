@@ -85,7 +85,7 @@ def decrypt(content: bytes, cert: x509.Certificate, key) -> bytes:
     """The inner MIME entity of an encrypted message (for tests and tooling)."""
     _, body = split_message(content)
     der = base64.b64decode(b"".join(body.split()))
-    return pkcs7.pkcs7_decrypt_der(der, cert, key, [pkcs7.PKCS7Options.Binary])
+    return pkcs7.pkcs7_decrypt_der(der, cert, key, [])
 
 
 def encrypt_message(content: bytes, certs: list[x509.Certificate]) -> bytes:

@@ -65,3 +65,16 @@ def test_null_sender_dsn_uses_reporting_host():
     raw = build_dsn(original, b"Subject: x\r\n\r\nbody", [failed()], "relay.test",
                     from_domain="relay.test")
     assert b"MAILER-DAEMON@relay.test" in raw
+
+
+def test_expired_temporary_failure_reports_a_permanent_status():
+    from egress.outcome import expire
+    original = message(["slow@example.org"])
+    deferred = RecipientOutcome("slow@example.org", "deferred", 451, "4.4.1",
+                                "no answer from the destination mail server", "", {}, None)
+    raw = build_dsn(original, CONTENT, [deferred], "relay.test")      # as the worker does today
+    assert b"Status: 5.4.7" in raw and b"Action: failed" in raw
+    assert b"Diagnostic-Code: smtp; 451 4.4.1 no answer" in raw
+    final = expire(deferred)
+    assert (final.status, final.code, final.enhanced) == ("bounced", 550, "5.4.7")
+    assert "last error: 451 4.4.1" in final.text
