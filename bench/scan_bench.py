@@ -163,8 +163,10 @@ async def run(args) -> dict:
         rspamd.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     best = max(levels, key=lambda level: level["per_second"])
+    cpu_per_message = (best["scanners_cpu_ms"] + best["client_cpu_ms"]) / 1000
     return {"message_bytes": len(content), "cpus": os.cpu_count(), "load_before": load_before,
-            "load_after": os.getloadavg()[0], "rspamd_workers": args.rspamd_workers,
+            "load_after": os.getloadavg()[0],
+            "cpu_ceiling_per_second": (os.cpu_count() or 1) / cpu_per_message, "rspamd_workers": args.rspamd_workers,
             "parts": parts, "levels": levels, "best": {"concurrency": best["concurrency"],
                                                        "per_second": best["per_second"]}}
 
@@ -189,6 +191,8 @@ def report(result: dict) -> None:
               f"{level['client_cpu_ms']:>15.2f}")
     best = result["best"]
     print(f"\nbest: {best['per_second']:.1f} messages/s at concurrency {best['concurrency']}")
+    print(f"CPU ceiling on this machine: {result['cpu_ceiling_per_second']:.0f} messages/s "
+          f"({result['cpus']} CPUs / scanners + client CPU per message at the best level)")
     print(json.dumps(result, separators=(",", ":")))
 
 
