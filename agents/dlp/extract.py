@@ -14,9 +14,12 @@ what was extracted so far is kept and the raw bytes are read as text.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.utils
 import io
+import quopri
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -99,6 +102,13 @@ class _Walker:
             if not isinstance(payload, list):
                 return
             if content_type.startswith("message/"):
+                encoding = str(part.get("Content-Transfer-Encoding") or "").strip().lower()
+                if encoding in ("base64", "quoted-printable"):
+                    # Not allowed by RFC 2046, but sent: the parser read the encoded
+                    # text as a message; decode it and parse again.
+                    self.attachment("", "message/rfc822", _decoded_container(payload, encoding),
+                                    depth)
+                    return
                 for inner in payload:
                     if isinstance(inner, Message):
                         self.nested_message(inner, depth)
@@ -249,6 +259,17 @@ def _ooxml_order(name: str) -> tuple[str, int]:
         digits = stem[-1] + digits
         stem = stem[:-1]
     return stem, int(digits or 0)
+
+
+def _decoded_container(payload: list, encoding: str) -> bytes:
+    text = "".join(m.as_string() if isinstance(m, Message) else str(m) for m in payload)
+    raw = text.encode("ascii", "replace")
+    try:
+        if encoding == "base64":
+            return base64.b64decode(b"".join(raw.split()) + b"==", validate=False)
+        return quopri.decodestring(raw)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 def _content_type(part: Message) -> str:

@@ -39,6 +39,8 @@ _FALLBACKS = {
     "euc_jp": ("euc_jis_2004", "cp932"),
 }
 
+_WESTERN = {"cp1252", "iso8859-1", "latin-1", "iso8859-15", "ascii"}
+
 
 def _codec(charset: str | None) -> str | None:
     if not charset:
@@ -56,6 +58,12 @@ def _codec(charset: str | None) -> str | None:
 def decode_bytes(raw: bytes, charset: str | None = None) -> str:
     """Text from bytes: the declared charset (or a superset), else a guess; never raises."""
     codec = _codec(charset)
+    if codec in _WESTERN and not raw.isascii():
+        # Valid multi-byte UTF-8 is almost never real Latin-1 text: a mislabel.
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     if codec:
         for name in (codec,) + _FALLBACKS.get(codec, ()):
             try:
