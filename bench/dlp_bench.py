@@ -148,7 +148,7 @@ def presidio_analyzer():
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dlp_bench")
-    parser.add_argument("--count", type=int, default=400, help="messages in the corpus")
+    parser.add_argument("--count", type=int, default=1000, help="messages in the corpus")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the corpus (ours)")
     parser.add_argument("--no-presidio", action="store_true")
     args = parser.parse_args(argv)

@@ -477,9 +477,63 @@ def _ja_member(d: _Draft) -> str:
     return "会員登録完了"
 
 
+def _en_hr_table(d: _Draft) -> str:
+    """A spreadsheet export: the context ("DOB", "SSN") is only in the header row."""
+    rng = d.rng
+    rows = [["employee", "dob", "ssn", "routing"]]
+    for _ in range(rng.randint(4, 12)):
+        born, number, rtn = birth_date(rng), _digits(ssn(rng)), routing_number(rng)
+        d.label("date_of_birth", born.isoformat())
+        d.label("us_ssn", number)
+        d.label("us_bank_routing", rtn)
+        rows.append([f"E{rng.randint(1000, 9999)}", born.strftime("%m/%d/%Y"), number, rtn])
+    if rng.random() < 0.5:
+        d.attachments.append(("payroll.csv", "text/csv",
+                              "\n".join(",".join(r) for r in rows).encode()))
+    else:
+        d.attachments.append(("payroll.xlsx", "application/vnd.openxmlformats-officedocument."
+                              "spreadsheetml.sheet", xlsx_bytes(rows)))
+    d.lines += ["The payroll file for this period is attached."]
+    return "Payroll export"
+
+
+def _en_verified(d: _Draft) -> str:
+    """A hard negative: a context word with an unrelated number nearby."""
+    rng = d.rng
+    d.lines += ["Identity check complete: SSN verified by our provider.",
+                f"Case reference {rng.randint(10 ** 8, 10 ** 9 - 1)}",
+                f"NHS trust reference {rng.randint(10 ** 9, 10 ** 10 - 1)}",
+                f"Visit logged {timestamp(rng)}"]
+    return "Verification complete"
+
+
+def _ja_staff_table(d: _Draft) -> str:
+    rng = d.rng
+    rows = [["氏名", "生年月日", "個人番号"]]
+    for _ in range(rng.randint(4, 12)):
+        born, number = birth_date(rng), my_number(rng)
+        d.label("date_of_birth", born.isoformat())
+        d.label("jp_my_number", number)
+        rows.append([rng.choice(["山田太郎", "佐藤花子", "鈴木一郎", "田中美咲"]),
+                     f"{born.year}/{born.month}/{born.day}", number])
+    d.attachments.append(("staff.csv", "text/csv",
+                          "\n".join(",".join(r) for r in rows).encode("cp932")))
+    d.lines += ["年末調整用の従業員一覧を添付します。"]
+    return "従業員一覧"
+
+
+def _ja_verified(d: _Draft) -> str:
+    rng = d.rng
+    d.lines += ["本人確認が完了しました（マイナンバーカード）。",
+                f"受付番号：{rng.randint(10 ** 11, 10 ** 12 - 1)}",
+                f"受付日時：{timestamp(rng)}"]
+    return "本人確認完了"
+
+
 ENGLISH = [_en_receipt, _en_payroll, _en_onboarding, _en_lab, _en_nhs, _en_invoice, _en_export,
-           _en_order, _en_order, _en_reset, _en_reset]
-JAPANESE = [_ja_payroll, _ja_health, _ja_card, _ja_order, _ja_order, _ja_member]
+           _en_hr_table, _en_order, _en_order, _en_reset, _en_reset, _en_verified]
+JAPANESE = [_ja_payroll, _ja_health, _ja_card, _ja_staff_table, _ja_order, _ja_order, _ja_member,
+            _ja_verified]
 
 _FILLER_EN = ("This message was sent by an automated system. Please do not reply. "
               "You are receiving this email because you have an account with Example Corp. "

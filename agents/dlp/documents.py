@@ -4,8 +4,10 @@
 and file name (a PDF labelled image/png is still a PDF).  `pdf_text` uses
 pypdf page by page up to a page limit; `ooxml_members` lists the XML parts of
 a DOCX/XLSX/PPTX that hold text, and `xml_text` strips their markup (runs
-joined, paragraphs, rows and cells kept apart) without building a tree, so an
-XML entity bomb has nothing to expand.  Archives themselves are walked by
+joined, paragraphs kept apart) without building a tree, so an XML entity bomb
+has nothing to expand.  Tables (CSV, and XLSX sheets through `sheet_rows`)
+become text by `table_text`, which writes each cell under a header row as
+`header: value` so a column named "DOB" or "個人番号" is context for every row.  Archives themselves are walked by
 `extract.py`, which owns the limits.
 
 Reads: untrusted attachment bytes.  `pdf_text` raises `Unreadable` for an
@@ -14,6 +16,7 @@ encrypted or broken PDF; nothing else here raises on bad input.
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import logging
@@ -134,7 +137,6 @@ def ooxml_members(names: list[str]) -> tuple[list[str], list[str]]:
     return texts, embedded
 
 
-_SHARED_STRING_CELL = re.compile(r'<c\b[^>]*\bt="s"[^>]*>.*?</c>', re.S)
 _FORMULA = re.compile(r"<f\b[^>]*>.*?</f>|<f\b[^>]*/>", re.S)
 _LINE_BREAKS = re.compile(r"</(?:w:p|a:p|row|si|w:tr)>|<(?:w:br|w:cr|a:br)\b[^>]*>")
 _CELL_BREAKS = re.compile(r"</(?:c|w:tc)>|<w:tab\b[^>]*>")
@@ -144,13 +146,86 @@ _TAGS = re.compile(r"<[^>]*>")
 def xml_text(xml: bytes, part_name: str = "") -> str:
     """The character data of an OOXML part: runs joined, paragraphs and cells apart."""
     text = xml.decode("utf-8", "replace")
-    if part_name.startswith("xl/worksheets/"):
-        text = _SHARED_STRING_CELL.sub("\t", text)     # their text is in sharedStrings
-        text = _FORMULA.sub("", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = _CELL_BREAKS.sub("\t", text)
     text = _TAGS.sub("", text)
     return html.unescape(text)
+
+
+# -- tables ----------------------------------------------------------------------
+MAX_TABLE_CELLS = 2_000_000
+_DIGITS = re.compile(r"\d{5}")
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """Rows as text; under a header row each cell is written `header: value`.
+
+    A column header such as "DOB" or "個人番号" is then next to every value in
+    its column, which is where the context-needing detectors look for it.
+    """
+    if not rows:
+        return ""
+    header = [cell.strip() for cell in rows[0]]
+    named = len(rows) > 1 and any(header) and not any(_DIGITS.search(cell) for cell in header)
+    lines = ["\t".join(rows[0])]
+    for row in rows[1:]:
+        if named:
+            lines.append("\t".join(
+                f"{header[i] if i < len(header) else ''}: {cell}" for i, cell in enumerate(row)))
+        else:
+            lines.append("\t".join(row))
+    return "\n".join(lines)
+
+
+def csv_rows(text: str) -> list[list[str]] | None:
+    """The rows of CSV/TSV text, or None if it does not parse as a table."""
+    sample = text[:8192]
+    delimiter = max(",;\t|", key=sample.count)
+    if not sample.count(delimiter):
+        return None
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except (csv.Error, ValueError):
+        return None
+    if sum(len(row) for row in rows) > MAX_TABLE_CELLS:
+        return None
+    return rows
+
+
+_ROW = re.compile(r"<row\b[^>]*>(.*?)</row>", re.S)
+_CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(r'\br="([A-Z]+)\d+"')
+_VALUE = re.compile(r"<v>(.*?)</v>", re.S)
+_SHARED_STRING = re.compile(r"<si>(.*?)</si>", re.S)
+
+
+def shared_strings(xml: bytes) -> list[str]:
+    text = xml.decode("utf-8", "replace")
+    return [html.unescape(_TAGS.sub("", m)) for m in _SHARED_STRING.findall(text)]
+
+
+def sheet_rows(xml: bytes, strings: list[str]) -> list[list[str]]:
+    """The cell texts of a worksheet, row by row, columns in place."""
+    rows = []
+    for row_xml in _ROW.findall(xml.decode("utf-8", "replace")):
+        row: list[str] = []
+        for attributes, inner in _CELL.findall(row_xml):
+            ref = _CELL_REF.search(attributes)
+            if ref:
+                column = 0
+                for letter in ref.group(1):
+                    column = column * 26 + ord(letter) - 64
+                while len(row) < column - 1 and len(row) < 16384:
+                    row.append("")
+            inner = _FORMULA.sub("", inner or "")
+            if 't="s"' in attributes:
+                value = _VALUE.search(inner)
+                index = int(value.group(1)) if value and value.group(1).strip().isdigit() else -1
+                row.append(strings[index] if 0 <= index < len(strings) else "")
+            else:
+                row.append(html.unescape(_TAGS.sub("", inner)))
+        rows.append(row)
+    return rows
 
 
 _RTF_CONTROL = re.compile(r"\\[a-z]+-?\d* ?|\\'[0-9a-f]{2}|[{}]", re.I)

@@ -147,7 +147,13 @@ class _Walker:
             self.add("attachments", name)
         kind = documents.sniff(name, content_type, data)
         if kind == "text":
-            self.add("attachments", decode_bytes(data, charset))
+            text = decode_bytes(data, charset)
+            if documents.extension(name) in ("csv", "tsv") or content_type in (
+                    "text/csv", "text/tab-separated-values", "application/csv"):
+                rows = documents.csv_rows(text)
+                if rows is not None:
+                    text = documents.table_text(rows)
+            self.add("attachments", text)
         elif kind == "html":
             self.add("attachments", html_to_text(decode_bytes(data, charset)))
         elif kind == "rtf":
@@ -240,7 +246,17 @@ class _Walker:
     def ooxml(self, archive: zipfile.ZipFile, names: list[str], depth: int) -> None:
         text_parts, embedded = documents.ooxml_members(names)
         pieces = []
+        strings: list[str] | None = None
         for part_name in sorted(text_parts, key=_ooxml_order):
+            if part_name.startswith("xl/worksheets/"):
+                if strings is None:
+                    strings = self.shared_strings(archive, names)
+                xml = self.read_member(archive, archive.getinfo(part_name))
+                if xml is not None:
+                    pieces.append(documents.table_text(documents.sheet_rows(xml, strings)))
+                continue
+            if part_name == "xl/sharedStrings.xml":
+                continue            # read with the sheets, cell by cell
             xml = self.read_member(archive, archive.getinfo(part_name))
             if xml is not None:
                 pieces.append(documents.xml_text(xml, part_name))
@@ -249,6 +265,13 @@ class _Walker:
             data = self.read_member(archive, archive.getinfo(part_name))
             if data is not None:
                 self.attachment(part_name.rsplit("/", 1)[-1], "", data, depth + 1)
+
+
+    def shared_strings(self, archive: zipfile.ZipFile, names: list[str]) -> list[str]:
+        if "xl/sharedStrings.xml" not in names:
+            return []
+        xml = self.read_member(archive, archive.getinfo("xl/sharedStrings.xml"))
+        return documents.shared_strings(xml) if xml is not None else []
 
 
 def _ooxml_order(name: str) -> tuple[str, int]:

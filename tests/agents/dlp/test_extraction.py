@@ -155,3 +155,27 @@ def test_golden_messages_match_expected_findings():
     for entry in expected:
         findings = inspect((GOLDEN / entry["file"]).read_bytes(), scan_everything())
         assert findings.to_records() == entry["findings"], entry["file"]
+
+
+def test_csv_header_is_context_for_every_row():
+    rows = "employee,dob,ssn\n" + "\n".join(
+        f"E{i},0{i}/1{i}/198{i},53622{i}23{i}" for i in range(1, 8))
+    result = found(with_attachment("people.csv", rows.encode(), "text/csv"))
+    assert result[("date_of_birth", "attachments")] == 7
+    assert result[("us_ssn", "attachments")] == 7
+
+
+def test_xlsx_header_is_context_for_every_row():
+    rows = [["氏名", "生年月日", "個人番号"]] + [[f"社員{i}", f"1980/0{i}/1{i}", number]
+                                          for i, number in enumerate(
+                                              ["123456789018", "111111111118"], 1)]
+    text = extract(with_attachment("staff.xlsx", xlsx_bytes(rows))).text("attachments")
+    assert "個人番号: 123456789018" in text
+    result = found(with_attachment("staff.xlsx", xlsx_bytes(rows)))
+    assert result[("jp_my_number", "attachments")] == 2
+    assert result[("date_of_birth", "attachments")] == 2
+
+
+def test_table_without_header_has_no_column_context():
+    rows = "\n".join(f"E{i},0{i}/1{i}/198{i}" for i in range(1, 5))
+    assert found(with_attachment("rows.csv", rows.encode(), "text/csv")) == {}
