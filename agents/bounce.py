@@ -39,7 +39,7 @@ def reason_text(reason: str) -> str:
 
 def rejection_dsn(message: Message, content: bytes, result: StageResult | None, config: Config,
                   keyring, blobs) -> Message | None:
-    from agents.sign.stage import sign_message
+    from agents.sign.stage import sign_submission
     from egress.dsn import build_dsn
     from egress.engine import RecipientOutcome
 
@@ -53,8 +53,9 @@ def rejection_dsn(message: Message, content: bytes, result: StageResult | None, 
               for r in message.recipients]
     sender_domain = message.envelope_sender.rsplit("@", 1)[-1].lower()
     domain = tenant.domain(sender_domain) or next((d for d in tenant.domains if d.dkim), tenant.domains[0])
-    report = build_dsn(message, content, failed, config.ingress.hostname, kind="failure")
-    signed, sign_result = sign_message(report, tenant, domain.name)
+    report = build_dsn(message, content, failed, config.ingress.hostname, kind="failure",
+                       from_domain=domain.name)
+    signed, sign_result = sign_submission(report, tenant)
     if signed is None:
         log.warning("DSN for %s could not be signed: %s", message.id, sign_result.reason)
         signed = report

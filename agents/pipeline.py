@@ -93,16 +93,11 @@ async def run(message: Message, content: bytes, tenant: Tenant, config: Config,
 
 
 # -- the stages, as adapters over each stage's pure core ----------------------
-def header_from_domain(message: Message) -> str | None:
-    if not message.header_from:
-        return None
-    return message.header_from[0].rsplit("@", 1)[-1].lower()
-
-
 async def sign_stage(message: Message, content: bytes, tenant: Tenant, config: Config) -> StageOutput:
-    from agents.sign.stage import sign_message
+    from agents.sign.stage import sign_submission
 
-    signed, result = sign_message(content, tenant, header_from_domain(message) or "")
+    # the From the receivers will see, read from the content itself, decides the key
+    signed, result = sign_submission(content, tenant)
     return StageOutput([result], content=signed)
 
 

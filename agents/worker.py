@@ -138,8 +138,7 @@ def audit_kinds(outcome: pipeline.Outcome) -> list[tuple[str, dict]]:
         kinds.append(("scanned", {}))
     if any(r.verdict is Verdict.TAG for r in outcome.results):
         kinds.append(("tagged", {}))
-    if any(r.stage == "dlp" and r.reason.startswith("dlp.") and r.reason != "dlp.none"
-           for r in outcome.results):
+    if any(r.stage == "dlp" and r.reason != "dlp.pass" for r in outcome.results):
         kinds.append(("dlp_matched", {}))
     final = outcome.final
     reason = {"reason": final.reason} if final else {}

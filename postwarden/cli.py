@@ -186,7 +186,7 @@ def cmd_dlp(args) -> int:
 
 
 def cmd_quarantine(args) -> int:
-    from agents.quarantine_cli import main
+    from agents.quarantine import main
 
     return main(args.rest, bootstrap=args.bootstrap, config_path=args.config)
 

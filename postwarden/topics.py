@@ -17,8 +17,7 @@ OUTBOUND = PREFIX + "outbound"        # Message, signed, for egress
 AUDIT = PREFIX + "audit"              # AuditEvent, keyed by message id
 DEAD_LETTER = PREFIX + "dead-letter"  # DeadLetter
 QUARANTINE = PREFIX + "quarantine"    # compacted by message id: held Message, tombstone on release/delete
-QUARANTINE_ACTIONS = PREFIX + "quarantine-actions"  # operator release/delete commands
-RELEASED = PREFIX + "released"        # Message, released from quarantine: continues after the scan
+RELEASED = PREFIX + "released"        # Message to sign and deliver only: quarantine releases, DSNs
 DELIVERED = PREFIX + "delivered"      # compacted by message id/recipient: egress's delivered-set
 
 # Delay topics (seconds -> topic): a record waits in the longest one not past
@@ -34,7 +33,7 @@ DELAYS = {
 RETURN_TO = {"submitted": SUBMITTED, "outbound": OUTBOUND, "released": RELEASED}
 
 COMPACTED = {CONFIG, QUARANTINE, DELIVERED}
-ALL = [CONFIG, SUBMITTED, OUTBOUND, AUDIT, DEAD_LETTER, QUARANTINE, QUARANTINE_ACTIONS, RELEASED,
+ALL = [CONFIG, SUBMITTED, OUTBOUND, AUDIT, DEAD_LETTER, QUARANTINE, RELEASED,
        DELIVERED, *DELAYS.values()]
 
 CONFIG_KEY = b"config"

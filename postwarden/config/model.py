@@ -295,9 +295,13 @@ def parse(document: Mapping[str, Any], source: str = "config") -> Config:
     owners: dict[str, str] = {}
     for tenant in tenants:
         for domain in tenant.domains:
-            if domain.name in owners and owners[domain.name] != tenant.id:
-                top.fail(f"tenants[{tenant.id}].domains", "each domain owned by one tenant",
-                         f"{domain.name} is also owned by {owners[domain.name]}")
+            for owned, owner in owners.items():
+                related = (domain.name == owned or domain.name.endswith("." + owned)
+                           or owned.endswith("." + domain.name))
+                if related and owner != tenant.id:
+                    top.fail(f"tenants[{tenant.id}].domains",
+                             "each domain (and its subdomains) owned by one tenant",
+                             f"{domain.name} overlaps {owned} of tenant {owner}")
             owners[domain.name] = tenant.id
     config = Config(
         kafka=kafka,
