@@ -10,6 +10,7 @@ set -u
 missing=()
 command -v clamd >/dev/null 2>&1 || missing+=(clamav-daemon)
 command -v rspamd >/dev/null 2>&1 || missing+=(rspamd)
+perl -MMail::DKIM -e1 >/dev/null 2>&1 || missing+=(libmail-dkim-perl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
