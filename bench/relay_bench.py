@@ -27,6 +27,15 @@ from postwarden.kafka import free_port  # noqa: E402
 from tests.fixtures.relay import PASSWORD, Relay, base_document  # noqa: E402
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (seconds)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000)
@@ -63,7 +72,15 @@ def main() -> int:
         print(f"relay: embedded broker, ingress + agents + egress processes; "
               f"{len(document['tenants'][0]['domains'][0]['dkim'])} DKIM signature(s) per message",
               flush=True)
-        return subprocess.run(load + ["--count", str(args.count)]).returncode
+        pids = {name: p.pid for name, p in relay.processes.items()}
+        pids["broker"] = broker.process.pid
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        status = subprocess.run(load + ["--count", str(args.count)]).returncode
+        used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        print("CPU per message (ms): " + "  ".join(
+            f"{name} {1000 * seconds / args.count:.2f}" for name, seconds in used.items()) +
+            f"  total {1000 * sum(used.values()) / args.count:.2f}")
+        return status
     finally:
         relay.stop()
         broker.stop()
