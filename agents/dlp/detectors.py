@@ -52,13 +52,18 @@ class Detector:
     validate: Callable[[str], str | None]
     mask: Callable[[str], str]
     context: str = "never"           # never | unformatted | always
-    boundary: bytes = ALNUM          # characters that may not touch a candidate
+    boundary: bytes = ALNUM          # characters that may not come before a candidate
+    trail: bytes | None = None       # ... nor after it (default: the same)
     caseless: bool = False
     embedded_ok: bool = True         # False: reject 123-45-6789 inside 0-123-45-6789-1
     # "nearest": the context word must come before the candidate and after the
     # previous candidate of this detector (a label names the value that follows it).
     context_span: str = "around"
     not_followed_by: bytes | None = None   # e.g. a time of day after a date: a timestamp
+    # For Hyperscan: (character class, pattern) when start-of-match tracking would be
+    # slow (an unbounded leading class); the scanner then finds the start itself by
+    # extending left from the pattern's first byte over the class.
+    left_extended: tuple[bytes, bytes] | None = None
 
     def needs_context(self, raw: str) -> bool:
         if self.context == "always":
@@ -304,6 +309,9 @@ def mask_last4(value: str) -> str:
     return "*" * max(len(value) - 4, 0) + value[-4:]
 
 
+EMAIL_DOMAIN = rb"[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*\.[A-Za-z]{2,24}"
+
+
 # -- the table ---------------------------------------------------------------------
 TABLE: dict[str, Detector] = {d.name: d for d in (
     Detector("credit_card", rb"\d(?:[ .\-]?\d){12,18}", validate_card, mask_card),
@@ -326,8 +334,9 @@ TABLE: dict[str, Detector] = {d.name: d for d in (
              caseless=True, embedded_ok=False, context_span="nearest",
              not_followed_by=rb"(?:T| {1,2}|, )\d\d?:\d\d"),
     Detector("email_address_bulk",
-             rb"[0-9A-Za-z._%+\-]+@[0-9A-Za-z\-]+(?:\.[0-9A-Za-z\-]+)*\.[A-Za-z]{2,24}",
-             validate_email, mask_email, boundary=EMAIL_CHARS),
+             rb"[0-9A-Za-z._%+\-]{1,64}@" + EMAIL_DOMAIN,
+             validate_email, mask_email, boundary=EMAIL_CHARS, trail=rb"0-9A-Za-z_%+\-",
+             left_extended=(rb"0-9A-Za-z._%+\-", b"@" + EMAIL_DOMAIN)),
 )}
 assert tuple(TABLE) == DETECTORS, "detector table and config names must agree"
 

@@ -21,6 +21,7 @@ import html
 import io
 import logging
 import re
+import time
 
 OOXML_EXTENSIONS = {"docx", "docm", "dotx", "xlsx", "xlsm", "xltx", "pptx", "pptm", "potx",
                     "ppsx"}
@@ -88,8 +89,11 @@ def looks_like_text(data: bytes) -> bool:
 
 
 # -- PDF -----------------------------------------------------------------------
-def pdf_text(data: bytes, max_pages: int) -> tuple[str, bool]:
-    """(text, hit_page_limit).  Raises Unreadable if the PDF cannot be read."""
+def pdf_text(data: bytes, max_pages: int, deadline: float = float("inf")) -> tuple[str, bool]:
+    """(text, hit_a_limit): pages up to `max_pages` or the `time.monotonic()` deadline.
+
+    Raises Unreadable if the PDF cannot be read.
+    """
     try:
         from pypdf import PdfReader
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -105,6 +109,8 @@ def pdf_text(data: bytes, max_pages: int) -> tuple[str, bool]:
         pages = reader.pages
         count = len(pages)
         for index in range(min(count, max_pages)):
+            if time.monotonic() > deadline:
+                return "\n".join(pieces), True
             try:
                 pieces.append(pages[index].extract_text() or "")
             except Exception:

@@ -12,14 +12,14 @@ A `Match` carries the canonical value for counting; callers must never store
 it (findings keep masked samples only).
 
 Reads: normalised message text (untrusted).  Holds nothing between calls but
-the compiled patterns.
+the compiled patterns.  A Scanner is not thread-safe (Hyperscan scratch space):
+`inspection.scanner_for` keeps one per thread.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import threading
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -55,11 +55,13 @@ class Scanner:
                 self.contexts.append((detector.name, context_pattern(word)))
         self._followers = [re.compile(d.not_followed_by) if d.not_followed_by else None
                            for d in self.detectors]
-        self.boundary = [frozenset(bytes([b]) for b in _expand(d.boundary)) for d in self.detectors]
+        self._left = [frozenset(_expand(d.left_extended[0])) if d.left_extended else None
+                      for d in self.detectors]
+        self.trail = [frozenset(bytes([b]) for b in _expand(d.trail or d.boundary))
+                      for d in self.detectors]
         if engine == "auto":
             engine = "hyperscan" if hyperscan is not None else "re"
         self.engine = engine
-        self._local = threading.local()
         if not self.detectors:
             self._db = None
         elif engine == "hyperscan":
@@ -71,11 +73,17 @@ class Scanner:
     def _compile_hyperscan(self):
         expressions, ids, flags = [], [], []
         for index, detector in enumerate(self.detectors):
+            caseless = hyperscan.HS_FLAG_CASELESS if detector.caseless else 0
+            if detector.left_extended:
+                left, rest = detector.left_extended
+                expressions.append(b"[" + left + b"](?:" + rest + b")")
+                ids.append(index)
+                flags.append(caseless)
+                continue
             # The leading class consumes the neighbour (see _candidates_hyperscan).
             expressions.append(b"[^" + detector.boundary + b"](?:" + detector.pattern + b")")
             ids.append(index)
-            flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST
-                         | (hyperscan.HS_FLAG_CASELESS if detector.caseless else 0))
+            flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST | caseless)
         base = len(self.detectors)
         for index, (_, pattern) in enumerate(self.contexts):
             expressions.append(pattern)
@@ -88,9 +96,9 @@ class Scanner:
     def _compile_re(self) -> None:
         self._patterns = []
         for detector in self.detectors:
-            b = detector.boundary
+            lead, trail = detector.boundary, detector.trail or detector.boundary
             self._patterns.append(re.compile(
-                b"(?<![" + b + b"])(?:" + detector.pattern + b")(?![" + b + b"])",
+                b"(?<![" + lead + b"])(?:" + detector.pattern + b")(?![" + trail + b"])",
                 re.IGNORECASE if detector.caseless else 0))
         by_detector: dict[str, list[bytes]] = {}
         for name, pattern in self.contexts:
@@ -151,14 +159,33 @@ class Scanner:
             if ident >= count:
                 contexts.setdefault(self.contexts[ident - count][0], []).append(start - 1)
                 continue
-            if end < size and data[end:end + 1] in self.boundary[ident]:
+            if end < size and data[end:end + 1] in self.trail[ident]:
                 continue            # runs on into a word: not this end
+            extend = self._left[ident]
+            if extend is not None:
+                start = self._extend_left(data, end, extend)
+                if start < 0:
+                    continue
             spans = candidates[ident]
             if spans.get(start, -1) < end:
                 spans[start] = end
         for positions in contexts.values():
             positions.sort()
         return candidates, contexts
+
+    @staticmethod
+    def _extend_left(data: bytes, end: int, chars: frozenset[int]) -> int:
+        """Start of a left-extended candidate ending at `end` (the first byte of its
+        pattern, e.g. "@", is the last one before `end` outside the class); -1 if none."""
+        anchor = end - 1
+        while anchor >= 0 and data[anchor] in chars:
+            anchor -= 1
+        start = anchor
+        while start > 0 and data[start - 1] in chars and anchor - start < 64:
+            start -= 1
+        if start == anchor or (start > 0 and data[start - 1] in chars):
+            return -1       # nothing before the anchor, or longer than the pattern allows
+        return start
 
     def _candidates_re(self, data: bytes):
         candidates: list[dict[int, int]] = []

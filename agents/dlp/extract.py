@@ -4,8 +4,8 @@
 part (base64, quoted-printable, any charset), decodes RFC 2047 header values,
 reduces HTML to text, and opens attachments: text and CSV, PDF, DOCX/XLSX/PPTX,
 ZIP archives (recursively) and forwarded messages (message/rfc822, .eml).
-Limits on nesting depth, archive members and expanded bytes, counted over the
-whole message, end in an `archive_limit` signal; encrypted or broken files in
+Limits on nesting depth, archive members, expanded bytes and wall time, counted
+over the whole message, end in an `archive_limit` signal; encrypted or broken files in
 an `unreadable_attachment` signal.  Neither stops the rest of the scan.
 
 Reads: untrusted message bytes.  Never raises: if the parser itself gives up,
@@ -20,6 +20,7 @@ import email
 import email.utils
 import io
 import quopri
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,15 @@ class _Walker:
         self.expanded = 0
         self.members = 0
         self.exhausted = False          # the expanded-bytes or member budget is spent
+        self.deadline = time.monotonic() + limits.seconds
+        self.late = False
+
+    def out_of_time(self) -> bool:
+        """True (with one archive_limit signal) once the message's time budget is spent."""
+        if not self.late and time.monotonic() > self.deadline:
+            self.late = True
+            self.limit()
+        return self.late
 
     def add(self, location: str, text: str) -> None:
         if text and text.strip():
@@ -143,6 +153,8 @@ class _Walker:
     # -- attachments ----------------------------------------------------------
     def attachment(self, name: str, content_type: str, data: bytes, depth: int,
                    charset: str | None = None) -> None:
+        if self.out_of_time():
+            return
         if name:
             self.add("attachments", name)
         kind = documents.sniff(name, content_type, data)
@@ -175,7 +187,7 @@ class _Walker:
 
     def pdf(self, data: bytes) -> None:
         try:
-            text, truncated = documents.pdf_text(data, self.limits.pdf_pages)
+            text, truncated = documents.pdf_text(data, self.limits.pdf_pages, self.deadline)
         except documents.Unreadable:
             self.unreadable()
             return
@@ -234,7 +246,7 @@ class _Walker:
             self.ooxml(archive, names, depth)
             return
         for info in infos:
-            if self.exhausted:
+            if self.exhausted or self.out_of_time():
                 return
             if info.is_dir():
                 continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from postwarden.config.dlp import DETECTORS, LOCATIONS, DlpPolicy
 
@@ -28,9 +29,13 @@ from agents.dlp.text import normalize
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=64)
 def scanner_for(detectors: frozenset[str]) -> Scanner:
-    """A compiled scanner per detector set (tenants share them)."""
+    """A compiled scanner per detector set and thread (tenants share them)."""
+    return _scanner(detectors, threading.get_ident())
+
+
+@functools.lru_cache(maxsize=128)
+def _scanner(detectors: frozenset[str], thread: int) -> Scanner:
     return Scanner(detectors)
 
 

@@ -7,7 +7,7 @@ expected) and returns an immutable `DlpPolicy`.  Shape::
     dlp:
       bulk_email_threshold: 10        # distinct addresses that make a "bulk list"
       limits: {archive_depth: 3, archive_members: 1000,
-               expanded_bytes: 67108864, pdf_pages: 300}
+               expanded_bytes: 67108864, pdf_pages: 300, seconds: 20s}
       rules:
         - {name: cards, detectors: [credit_card], min_count: 1,
            where: [headers, body, attachments], action: block}
@@ -66,6 +66,7 @@ class DlpLimits:
     archive_members: int = 1000                # members read over the whole message
     expanded_bytes: int = 64 * 1024 * 1024     # bytes decompressed over the whole message
     pdf_pages: int = 300                       # pages read per PDF
+    seconds: float = 20.0                      # wall time for extracting one message
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def _parse_limits(s: Section) -> DlpLimits:
         expanded_bytes=s.int("expanded_bytes", d.expanded_bytes, minimum=1024,
                              maximum=4 * 1024 ** 3),
         pdf_pages=s.int("pdf_pages", d.pdf_pages, minimum=1, maximum=100000),
+        seconds=s.duration("seconds", d.seconds),
     )
     s.done()
     return limits

@@ -44,6 +44,8 @@ VALID = [
     ("date_of_birth", "生年月日 昭和55年5月17日", "1980-05-17"),
     ("date_of_birth", "誕生日: 平成元年1月8日", "1989-01-08"),
     ("date_of_birth", "Birth date 17.05.1980", "1980-05-17"),
+    ("email_address_bulk", "Write to A.B+tag@Example.com.", "a.b+tag@example.com"),
+    ("email_address_bulk", "(x@mail.example.co.uk)", "x@mail.example.co.uk"),
 ]
 
 
@@ -85,6 +87,7 @@ INVALID = [
     ("date_of_birth", "Date of birth: 02/30/1980"),              # no such day
     ("date_of_birth", "Date of birth: 05/17/2999"),              # in the future
     ("date_of_birth", "DOB field updated 2024-05-17T10:30:00Z"), # a timestamp
+    ("email_address_bulk", "not an address: a@b, @example.com, user@localhost"),
 ]
 
 

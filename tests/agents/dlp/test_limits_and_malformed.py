@@ -165,3 +165,9 @@ def test_findings_never_hold_the_value():
     samples = {f.type: f.samples for f in findings}
     assert samples["credit_card"] == ("**** **** **** 1111",)
     assert samples["us_ssn"] == ("***-**-1234",)
+
+
+def test_time_budget_is_a_finding():
+    message = with_attachment("a.zip", zip_bytes({"card.txt": CARD}), "application/zip")
+    assert found(message, DlpLimits(seconds=0)) == {("archive_limit", "attachments"): 1}
+    assert found(message, DlpLimits(seconds=30)) == {("credit_card", "attachments"): 1}
