@@ -161,54 +161,46 @@ class Egress:
             return
         content = message.open_content(self.keyring, self.blobs)
         outcomes = await self.engine.deliver(message, content, pending)
-        sends = []
-        deferred, bounced = [], []
+        sends, deferred, bounced = [], [], []
         for outcome in outcomes:
-            reply = {"code": outcome.code, "enhanced": outcome.enhanced or "",
-                     "text": (outcome.text or "")[:500], "host": outcome.host or ""}
             if outcome.status == "delivered":
-                sends.append(await self.delivered.record(message.id, outcome.recipient))
-                sends.append(await self.auditor.emit_soon(
-                    message, "delivered", recipients=[outcome.recipient], reply=reply,
-                    tls=outcome.tls, results=[], details={"attempt": str(message.attempt + 1)}))
+                if not outcome.duplicate:
+                    sends.append(await self.delivered.record(message.id, outcome.recipient))
+                sends.append(await self._audit(message, "delivered", outcome))
             elif outcome.status == "deferred":
                 deferred.append(outcome)
             else:
                 bounced.append(outcome)
-                sends.append(await self.auditor.emit_soon(
-                    message, "bounced", recipients=[outcome.recipient], reply=reply, tls=outcome.tls,
-                    results=[], details={"bounce_class": outcome.bounce_class or "other"}))
+                sends.append(await self._audit(message, "bounced", outcome))
         if deferred:
             sends += await self._defer(message, deferred, bounced)
         if bounced:
             sends += await self._bounce(message, content, bounced, kind="failure")
         await asyncio.gather(*sends)
 
+    async def _audit(self, message: Message, kind: str, outcome, **details):
+        reply = {"code": outcome.code, "enhanced": outcome.enhanced or "",
+                 "text": (outcome.text or "")[:500], "host": outcome.host or ""}
+        facts = {k: v for k, v in outcome.to_record().items()
+                 if k not in ("recipient", "status", "code", "enhanced", "text", "host") and v}
+        facts["attempt"] = str(message.attempt + 1)
+        return await self.auditor.emit_soon(message, kind, recipients=[outcome.recipient], reply=reply,
+                                            tls=outcome.tls, results=[], details={**facts, **details})
+
     async def _defer(self, message: Message, deferred, bounced) -> list:
+        from egress.outcome import expire
         from egress.retry import next_attempt
 
         tenant = self.config.tenant(message.tenant_id)
-        tenant_delivery = tenant.delivery if tenant else None
-        due = next_attempt(message, tenant_delivery, self.config.delivery, now_ms())
-        sends = []
+        due = next_attempt(message, tenant.delivery if tenant else None, self.config.delivery, now_ms())
         if due is None:
-            for outcome in deferred:
-                outcome.status = "bounced"
-                sends.append(await self.auditor.emit_soon(
-                    message, "expired", recipients=[outcome.recipient], results=[],
-                    reply={"code": outcome.code, "enhanced": outcome.enhanced or "",
-                           "text": (outcome.text or "")[:500], "host": outcome.host or ""},
-                    details={"attempts": str(message.attempt + 1)}))
-            bounced.extend(deferred)
-            return sends
+            expired = [expire(outcome) for outcome in deferred]
+            bounced.extend(expired)
+            return [await self._audit(message, "expired", outcome) for outcome in expired]
         retry = message.replace(recipients=tuple(o.recipient for o in deferred),
                                 attempt=message.attempt + 1)
-        for outcome in deferred:
-            sends.append(await self.auditor.emit_soon(
-                message, "deferred", recipients=[outcome.recipient], results=[], tls=outcome.tls,
-                reply={"code": outcome.code, "enhanced": outcome.enhanced or "",
-                       "text": (outcome.text or "")[:500], "host": outcome.host or ""},
-                details={"next_attempt_ms": str(due), "attempt": str(message.attempt + 1)}))
+        sends = [await self._audit(message, "deferred", outcome, next_attempt_ms=str(due))
+                 for outcome in deferred]
         sends.append(await delay.schedule(self.producer, retry, due, return_to="outbound"))
         return sends
 
