@@ -73,8 +73,11 @@ class Detector:
         return False
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
 def _digits(raw: str) -> str:
-    return "".join(c for c in raw if c.isdigit())
+    return _NOT_DIGITS.sub("", raw)
 
 
 # -- payment cards -------------------------------------------------------------

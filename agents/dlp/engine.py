@@ -116,6 +116,7 @@ class Scanner:
         else:
             candidates, contexts = self._candidates_re(data)
         matches: list[Match] = []
+        validated: dict[tuple[str, bytes], str | None] = {}   # the same number, many rows
         for index, detector in enumerate(self.detectors):
             spans = candidates[index]
             if not spans:
@@ -134,7 +135,7 @@ class Scanner:
                     window = (max(previous_end, start - CONTEXT_BEFORE), start)
                 else:
                     window = (start - CONTEXT_BEFORE, end + CONTEXT_AFTER)
-                match = self._validate(detector, data, start, end, positions, window)
+                match = self._validate(detector, data, start, end, positions, window, validated)
                 previous_end = end
                 if match is not None:
                     matches.append(match)
@@ -205,19 +206,25 @@ class Scanner:
         return candidates, contexts
 
     def _validate(self, detector: Detector, data: bytes, start: int, end: int,
-                  context_positions: list[int], window: tuple[int, int]) -> Match | None:
+                  context_positions: list[int], window: tuple[int, int],
+                  validated: dict[tuple[str, bytes], str | None]) -> Match | None:
         if not detector.embedded_ok and _embedded(data, start, end):
             return None
-        raw = data[start:end].decode("utf-8", "replace")
+        candidate = data[start:end]
         distance = -1
-        if detector.needs_context(raw):
+        if detector.context != "never" and detector.needs_context(candidate.decode("ascii", "replace")):
             distance = _distance(context_positions, *window, start, end)
             if distance < 0:
                 return None
-        try:
-            value = detector.validate(raw)
-        except Exception:  # a validator must never take the stage down
-            return None
+        key = (detector.name, candidate)
+        if key in validated:
+            value = validated[key]
+        else:
+            try:
+                value = detector.validate(candidate.decode("utf-8", "replace"))
+            except Exception:  # a validator must never take the stage down
+                value = None
+            validated[key] = value
         if value is None:
             return None
         return Match(detector.name, value, start, end, distance)

@@ -45,7 +45,7 @@ def test_shift_jis_without_a_charset_label():
 
 
 def test_rfc2047_subject_split_across_words():
-    subject = Header(f"個人番号 1234 5678 9018 のお知らせ", "iso-2022-jp", maxlinelen=30).encode()
+    subject = Header("個人番号 1234 5678 9018 のお知らせ", "iso-2022-jp", maxlinelen=30).encode()
     assert subject.count("=?") > 1
     assert "1234 5678 9018" in decode_header(subject)
     raw = text_message("本文", "utf-8", subject=subject)
@@ -75,7 +75,7 @@ def test_nfkc_full_width_digits_and_dashes():
 
 @pytest.mark.parametrize("shown", ["4111-1111-1111-1111", "4111.1111.1111.1111",
                                    "4111 1111 1111 1111", "4111111111111111",
-                                   "4111 - 1111 - 1111 - 1111"[:0] or "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"])
+                                   "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "4111-1111 1111.1111"])
 def test_digits_split_by_separators_are_joined(shown):
     assert found(text_message(f"card {shown}"))[("credit_card", "body")] == 1
 

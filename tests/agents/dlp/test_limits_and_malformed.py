@@ -7,7 +7,6 @@ and never in an exception; what could be read is still scanned.
 import io
 import random
 import time
-import zipfile
 
 import pytest
 
