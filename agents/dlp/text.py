@@ -8,7 +8,8 @@ joining adjacent words before decoding so a multi-byte character split across
 two of them survives.  `html_to_text` keeps what a reader sees plus the
 attribute values that carry data (alt, title, value, mailto links).
 `normalize` applies NFKC (full-width ０-９ become 0-9), drops zero-width
-characters and turns dash look-alikes between digits into "-".
+characters, makes every other decimal digit (٤, ४, ๔) ASCII and turns dash
+look-alikes between digits into "-".
 
 Reads: untrusted bytes and header values.  Never raises on malformed input.
 """
@@ -222,10 +223,19 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff\u180e]")
 _DASH_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\u2010-\u2015\u2212\u30fc\uff70\ufe63\u2043](?=\d)")
 
 
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")      # Arabic-Indic, Devanagari, Thai, ... digits
+
+
+def _ascii_digit(match: re.Match) -> str:
+    return str(unicodedata.decimal(match.group(), 0))
+
+
 def normalize(text: str) -> str:
-    """NFKC, zero-width characters removed, dash look-alikes between digits made '-'."""
+    """NFKC, zero-width characters removed, every decimal digit made ASCII,
+    dash look-alikes between digits made '-'."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
+    text = _OTHER_DIGIT.sub(_ascii_digit, text)
     return _DASH_BETWEEN_DIGITS.sub("-", text)
