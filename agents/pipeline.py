@@ -20,6 +20,7 @@ Reads: clear message content (opened by the caller).  Never logs it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -107,7 +108,8 @@ async def dlp_stage(message: Message, content: bytes, tenant: Tenant, config: Co
     policy = tenant.dlp
     if not getattr(policy, "rules", ()):
         return StageOutput([])
-    findings = dlp.inspect(content, policy)
+    # CPU-bound (and time-bounded by the policy's limits): keep the event loop free meanwhile
+    findings = await asyncio.to_thread(dlp.inspect, content, policy)
     results = dlp.decide(findings, policy)
     flags = {}
     for result in results:
