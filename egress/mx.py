@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception

@@ -71,6 +71,7 @@ async def test_all_mx_421_defers_with_server_reply(dns_server, smtp_server_facto
     [outcome], _ = await run(dns_server, busy.port)
     assert outcome.status == "deferred" and outcome.code == 421
     assert outcome.host == "mx2.example.org"
+    assert (busy.connections, busy2.connections) == (1, 1)
 
 
 @pytest.mark.parametrize("close_after", ["MAIL", "RCPT"])

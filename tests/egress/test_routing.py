@@ -109,3 +109,33 @@ async def test_recipients_in_several_domains_are_split_and_tracked(dns_server, s
     assert outcomes[1].host == "mx.one.example" and outcomes[2].host == "mx.two.example"
     assert one.messages[0].rcpt_tos == ["a@one.example"]
     assert not two.messages
+
+
+async def test_next_address_of_the_same_host_is_tried(dns_server, smtp_server_factory):
+    server = smtp_server_factory("127.0.0.1")
+    dns_server.add("example.org", "MX", "10 mx.example.org.")
+    dns_server.add("mx.example.org", "AAAA", "::1")           # nothing listens there on this port
+    dns_server.add("mx.example.org", "A", "127.0.0.1")
+    engine = DeliveryEngine(ConfigHolder(document(dns_server, delivery={"mx_port": server.port})))
+    [outcome] = await engine.deliver(message(["a@example.org"]), CONTENT, ["a@example.org"])
+    await engine.close()
+    assert outcome.status == "delivered" and outcome.remote_address == "127.0.0.1"
+
+
+async def test_routes_per_domain_and_per_tenant(dns_server, smtp_server_factory):
+    partner = smtp_server_factory("127.0.0.1")
+    other_tenants = smtp_server_factory("127.0.0.2")
+    mx = smtp_server_factory("127.0.0.3")
+    dns_server.add("example.org", "MX", "10 mx.example.org.")
+    dns_server.add("mx.example.org", "A", "127.0.0.3")
+    routes = [{"domains": ["*.partner.example", "partner.example"], "smarthost": partner.address},
+              {"domains": ["*"], "smarthost": other_tenants.address, "tenants": ["globex"]}]
+    engine = DeliveryEngine(ConfigHolder(document(dns_server, routes=routes,
+                                                  delivery={"mx_port": mx.port})))
+    rcpts = ["a@partner.example", "b@eu.partner.example", "c@example.org"]
+    outcomes = await engine.deliver(message(rcpts), CONTENT, rcpts)
+    await engine.close()
+    assert [o.status for o in outcomes] == ["delivered"] * 3
+    assert sorted(r for m in partner.messages for r in m.rcpt_tos) == rcpts[:2]
+    assert [m.rcpt_tos for m in mx.messages] == [["c@example.org"]]   # globex's route not for acme
+    assert not other_tenants.sessions
