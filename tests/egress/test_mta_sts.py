@@ -189,3 +189,16 @@ def test_policy_and_txt_parsing():
         with pytest.raises(PolicyError):
             parse_policy(bad)
     assert isinstance(policy, Policy)
+
+
+async def test_dane_tenant_falls_back_to_mta_sts_without_tlsa(tmp_path, ca, dns_server,
+                                                             smtp_server_factory, policy_server):
+    mx = smtp_server_factory(tls_context=context_for(tmp_path, ca, ["mx.example.org"]))
+    zone(dns_server)
+    engine = engine_for(dns_server, mx.port, policy_server.port, ca, tls="dane")
+    try:
+        outcome = await send(engine)
+    finally:
+        await engine.close()
+    assert outcome.status == "delivered" and outcome.tls["policy"] == "mta-sts"
+    assert outcome.tls["verified"] == "true"

@@ -162,3 +162,23 @@ async def test_pool_without_an_address_of_the_family_is_not_used_for_ipv6(dns_se
         await engine.close()
     assert outcome.status == "deferred" and "IP family" in outcome.text
     assert not server.sessions
+
+
+async def test_ipv6_pool_member_is_used_for_ipv6_servers(dns_server, smtp_server_factory):
+    v6 = smtp_server_factory("::1")
+    v4 = smtp_server_factory("127.0.0.1", port=v6.port)
+    dns_server.add("six.example", "MX", "10 mx6.six.example.")
+    dns_server.add("mx6.six.example", "AAAA", "::1")
+    dns_server.add("four.example", "MX", "10 mx4.four.example.")
+    dns_server.add("mx4.four.example", "A", "127.0.0.1")
+    tenant = {"egress": {"source_addresses": ["127.0.0.2", "::1"]}}
+    engine = DeliveryEngine(ConfigHolder(document(dns_server, tenant=tenant,
+                                                  delivery={"mx_port": v6.port})))
+    rcpts = ["a@six.example", "b@four.example"]
+    try:
+        outcomes = await engine.deliver(message(rcpts), CONTENT, rcpts)
+    finally:
+        await engine.close()
+    assert [(o.status, o.source_address) for o in outcomes] == [
+        ("delivered", "::1"), ("delivered", "127.0.0.2")]
+    assert v6.sessions[0].peer == "::1" and v4.sessions[0].peer == "127.0.0.2"

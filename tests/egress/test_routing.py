@@ -139,3 +139,26 @@ async def test_routes_per_domain_and_per_tenant(dns_server, smtp_server_factory)
     assert sorted(r for m in partner.messages for r in m.rcpt_tos) == rcpts[:2]
     assert [m.rcpt_tos for m in mx.messages] == [["c@example.org"]]   # globex's route not for acme
     assert not other_tenants.sessions
+
+
+async def test_dsn_is_sent_with_the_null_sender(smtp_server_factory):
+    sink = smtp_server_factory()
+    engine = DeliveryEngine(ConfigHolder(document(routes=[{"domains": ["*"], "smarthost": sink.address}])))
+    [outcome] = await engine.deliver(message(["a@example.org"], sender="", is_dsn=True), CONTENT,
+                                     ["a@example.org"])
+    await engine.close()
+    assert outcome.status == "delivered"
+    assert sink.messages[0].mail_from == ""
+
+
+async def test_config_changes_apply_to_the_next_delivery(dns_server, smtp_server_factory):
+    first = smtp_server_factory("127.0.0.1")
+    second = smtp_server_factory("127.0.0.2")
+    config = ConfigHolder(document(dns_server, routes=[{"domains": ["*"], "smarthost": first.address}]))
+    engine = DeliveryEngine(config)
+    await engine.deliver(message(["a@example.org"]), CONTENT, ["a@example.org"])
+    config.update(routes=[{"domains": ["*"], "smarthost": second.address}])
+    await engine.deliver(message(["b@example.org"]), CONTENT, ["b@example.org"])
+    await engine.close()
+    assert [m.rcpt_tos for m in first.messages] == [["a@example.org"]]
+    assert [m.rcpt_tos for m in second.messages] == [["b@example.org"]]
