@@ -111,5 +111,9 @@ def test_a_replayed_outbound_record_is_not_delivered_twice(delivery_relay, provi
             await producer.stop()
 
     asyncio.run(replay())
-    time.sleep(5)
+    # a message sent after the replay arrives, so egress has read past the replayed record
+    after = f"After replay {uuid.uuid4().hex[:8]}"
+    delivery_relay.submit(acme_message(subject=after))
+    wait_for_subject(provider, after)
+    time.sleep(1)
     assert len([m for m in provider.messages if m.header("Subject") == subject]) == 1
