@@ -84,7 +84,7 @@ class Route:
 class Shaping:
     """Limits for one destination (an MX host, smart host or provider pattern)."""
     match: tuple[str, ...] = ("*",)    # host-name or domain patterns; "*" matches all
-    connections: int = 10              # simultaneous connections per destination host
+    connections: int = 20              # simultaneous connections per destination host
     per_minute: int = 0                # messages per minute per destination; 0: no limit
     backoff: float = 60.0              # first pause after a 421; doubles up to max_backoff
     max_backoff: float = 1800.0
@@ -116,7 +116,7 @@ class Delivery:
     connection_reuse: bool = True
     idle_timeout: float = 10.0
     messages_per_connection: int = 100
-    max_shaping_wait: float = 5.0                    # wait at most this for a slot, then defer
+    max_shaping_wait: float = 30.0                   # wait at most this for a slot, then defer
     shaping: tuple[Shaping, ...] = ()
     default_shaping: Shaping = Shaping()
 
