@@ -102,9 +102,10 @@ class SubmissionHandler:
         if app is None:
             return replies.CONFIG_CHANGED if session.authenticated else replies.AUTH_REQUIRED
         if not address:
-            return replies.NULL_SENDER_REFUSED
+            return self._refused(app, session, address, [], replies.NULL_SENDER_REFUSED)
         if not app.may_send_as(address):
-            return replies.SENDER_NOT_GRANTED.format(address=address, app=app.id)
+            return self._refused(app, session, address, [],
+                                 replies.SENDER_NOT_GRANTED.format(address=address, app=app.id))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.SENDER_OK
@@ -126,7 +127,7 @@ class SubmissionHandler:
         header_section, _body = split_header(content)
         refusal, header_from = self._check_headers(app, header_section)
         if refusal:
-            return refusal
+            return self._refused(app, session, envelope.mail_from, envelope.rcpt_tos, refusal)
 
         received_at = int(time.time() * 1000)
         message_id = new_message_id(received_at)
@@ -158,6 +159,17 @@ class SubmissionHandler:
         return replies.ACCEPTED.format(message_id=message_id)
 
     # -- helpers ----------------------------------------------------------------
+    def _refused(self, app: App, session, sender: str, recipients, reply: str) -> str:
+        """Record a policy refusal on the audit topic (best effort: the client already knows)."""
+        record = audit.refusal(message_id=new_message_id(), tenant_id=app.tenant_id, app_id=app.id,
+                               envelope_sender=sender or "", recipients=recipients, reply=reply,
+                               client_address=session.peer[0])
+        log.info("refused tenant=%s app=%s: %s", app.tenant_id, app.id, reply)
+        task = asyncio.ensure_future(self.producer.send(topics.AUDIT, audit.encode(record),
+                                                        key=record["message_id"].encode()))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return reply
+
     def _check_headers(self, app: App, header_section: bytes) -> tuple[str | None, list[str]]:
         try:
             from_addresses, from_count = header_addresses(header_section, "From")

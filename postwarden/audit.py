@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 from postwarden import codec, topics
 from postwarden.message import Message
-from postwarden.verdicts import StageResult, now_ms
+from postwarden.verdicts import StageResult, Verdict, now_ms
 
 SCHEMA = "postwarden.AuditEvent"
 KINDS = ("accepted", "refused", "scanned", "tagged", "quarantined", "released", "deleted",
@@ -40,6 +40,22 @@ def event(message: Message, kind: str, actor: str, *, results: Iterable[StageRes
         "reply": dict(reply) if reply else None,
         "tls": {str(k): str(v) for k, v in (tls or {}).items()},
         "details": {str(k): str(v) for k, v in (details or {}).items()},
+    }
+
+
+def refusal(*, message_id: str, tenant_id: str, app_id: str, envelope_sender: str,
+            recipients: Iterable[str], reply: str, client_address: str) -> dict:
+    """An audit event for a submission ingress refused at SMTP time (no message was queued)."""
+    code, _, rest = reply.partition(" ")
+    enhanced, _, text = rest.partition(" ")
+    return {
+        "event_id": uuid.uuid4().hex, "message_id": message_id, "tenant_id": tenant_id,
+        "app_id": app_id, "at": now_ms(), "event": "refused", "actor": "ingress",
+        "envelope_sender": envelope_sender, "recipients": list(recipients),
+        "results": [StageResult("ingress", Verdict.REJECT, "ingress.refused",
+                                {"client_address": client_address}).to_record()],
+        "reply": {"code": int(code), "enhanced": enhanced, "text": text[:500], "host": ""},
+        "tls": {}, "details": {},
     }
 
 

@@ -193,3 +193,20 @@ def test_too_many_recipients_is_452(relay):
         assert codes[:5] == [250] * 5 and codes[5] == 452
     finally:
         client.close()
+
+
+def test_policy_refusals_are_audited(relay):
+    from postwarden import codec
+    import time
+
+    code, _ = relay.submit(acme_message(), sender="payroll@acme.example")
+    assert code == 550
+    deadline = time.monotonic() + 10
+    refused = []
+    while time.monotonic() < deadline and not refused:
+        refused = [e for e in (codec.decode(v) for v in relay.raw_records("audit"))
+                   if e["event"] == "refused" and e["envelope_sender"] == "payroll@acme.example"]
+        time.sleep(0.3)
+    assert refused, "no refused event on the audit topic"
+    assert refused[0]["tenant_id"] == "acme" and refused[0]["app_id"] == "billing"
+    assert refused[0]["reply"]["code"] == 550 and refused[0]["reply"]["enhanced"] == "5.7.1"
