@@ -338,10 +338,11 @@ class DeliveryEngine:
                     continue
                 usable = dane.usable_records(tlsa)
                 if usable:
-                    requirement = stronger(requirement, Requirement(
-                        "dane", True, False, host.name, dane.authenticating(usable)))
-                    if not dane.authenticating(usable):
-                        requirement = Requirement("dane", True, requirement.verify, host.name)
+                    # DANE-EE records replace PKIX checks; with only DANE-TA records (which
+                    # need the chain) TLS is still mandatory, checked as the floor says.
+                    end_entity = dane.authenticating(usable)
+                    requirement = Requirement("dane", True, requirement.verify and not end_entity,
+                                              host.name, end_entity)
                     targets.append(Target(host.name, port, host.addresses, requirement))
                     continue
             if policy is not None and policy.mode == "enforce":
