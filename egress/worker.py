@@ -55,10 +55,11 @@ class DeliveredSet:
     async def seen(self, message_id: str, recipient: str) -> bool:
         return f"{message_id}/{recipient.lower()}" in self._seen
 
-    async def record(self, message_id: str, recipient: str):
+    async def record(self, message_id: str, recipient: str) -> None:
+        """Called by the engine right after a recipient's 250; returns once Kafka has it."""
         key = f"{message_id}/{recipient.lower()}"
         self._seen.add(key)
-        return await self.producer.send(topics.DELIVERED, b"1", key=key.encode())
+        await (await self.producer.send(topics.DELIVERED, b"1", key=key.encode()))
 
 
 class Egress:
@@ -164,9 +165,8 @@ class Egress:
         sends, deferred, bounced = [], [], []
         for outcome in outcomes:
             if outcome.status == "delivered":
-                if not outcome.duplicate:
-                    sends.append(await self.delivered.record(message.id, outcome.recipient))
-                sends.append(await self._audit(message, "delivered", outcome))
+                if not outcome.duplicate:   # the engine has recorded it in the delivered-set
+                    sends.append(await self._audit(message, "delivered", outcome))
             elif outcome.status == "deferred":
                 deferred.append(outcome)
             else:

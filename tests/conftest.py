@@ -4,6 +4,8 @@
     tests.fixtures.sink      the SMTP sink that plays a remote provider
     tests.fixtures.tls       a test CA and certificates
     tests.fixtures.scanners  real clamd and rspamd on loopback
+    tests.fixtures.dns       a DNS server on loopback (MX, TLSA, MTA-STS TXT, AD bit)
+    tests.fixtures.smtp_servers  loopback SMTP servers that behave like providers
 """
 
 pytest_plugins = [
@@ -11,4 +13,6 @@ pytest_plugins = [
     "tests.fixtures.sink",
     "tests.fixtures.relay",
     "tests.fixtures.scanners",
+    "tests.fixtures.dns",
+    "tests.fixtures.smtp_servers",
 ]
