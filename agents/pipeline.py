@@ -112,9 +112,9 @@ async def dlp_stage(message: Message, content: bytes, tenant: Tenant, config: Co
     findings = await asyncio.to_thread(dlp.inspect, content, policy)
     results = dlp.decide(findings, policy)
     flags = {}
-    for result in results:
+    for result in results:   # delivery enforces it (egress.smime: S/MIME, or verified TLS)
         if "require_encryption" in result.details:
-            flags["require_encryption"] = result.details["require_encryption"]
+            flags["encrypt"] = result.details["require_encryption"]
     return StageOutput(list(results), flags=flags)
 
 

@@ -251,7 +251,8 @@ class DeliveryEngine:
                                ) -> tuple[list[Parcel], dict[str, RecipientOutcome]]:
         decision = smime.decide(job.message, job.tenant, rcpts)
         if decision is None:
-            return [Parcel(tuple(rcpts), content)], {}
+            floor = "verify" if smime.tls_required(job.message) else None
+            return [Parcel(tuple(rcpts), content, floor=floor)], {}
         parcels: list[Parcel] = []
         held: dict[str, RecipientOutcome] = {}
         if decision.encrypt_to:

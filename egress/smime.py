@@ -106,6 +106,11 @@ def required(message, tenant_delivery) -> bool:
     return flag in _REQUIRED_VALUES or tenant_delivery.smime_encrypt == "always"
 
 
+def tls_required(message) -> bool:
+    """The DLP stage asked for transport encryption only: verified TLS, never clear."""
+    return str(message.flags.get(ENCRYPT_FLAG, "")).lower() == "tls"
+
+
 def decide(message, tenant_delivery, recipients: list[str]) -> Decision | None:
     """Who gets what; None when S/MIME plays no part for this message."""
     if message.flags.get(ENCRYPTED_FLAG) == "encrypted":

@@ -33,7 +33,9 @@ def content_relay(broker, relay_sink, password_hash, clamd_server, rspamd_server
     acme["content_policy"] = {"virus": "reject", "impersonation": "quarantine", "scanner_down": "hold",
                               "spam": {"tag_at": 5, "quarantine_at": 8, "reject_at": 15}}
     acme["dlp"] = {"rules": [{"name": "cards", "detectors": ["credit_card"], "min_count": 1,
-                              "action": "block"}]}
+                              "action": "block"},
+                             {"name": "ssn-encrypt", "detectors": ["us_ssn"], "min_count": 1,
+                              "action": "require_encryption", "encryption": "tls"}]}
     relay = Relay(directory, document)
     relay.write_config()
     relay.start()
@@ -156,5 +158,21 @@ def test_quarantined_message_can_be_deleted_and_is_audited(content_relay, relay_
     assert [e for e in events if e["event"] == "deleted"][0]["actor"] == "operator:bob"
     missing = content_relay.cli("quarantine", "--config", config, "release", message_id, check=False)
     assert missing.returncode == 1 and "no message" in missing.stderr
+    time.sleep(1)
+    assert not any(m.header("Subject") == subject for m in relay_sink.messages)
+
+
+def test_data_that_requires_encryption_is_never_delivered_in_clear(content_relay, relay_sink):
+    # the sink offers no TLS: the message must wait (deferred), not go out in clear
+    subject = f"SSN {uuid.uuid4().hex[:8]}"
+    code, text = content_relay.submit(acme_message(subject=subject, body="SSN: 536-22-1234\n"))
+    assert code == 250, text
+    message_id = queued_id(text)
+    events = audit_events(content_relay, message_id, "deferred")
+    signed = [e for e in events if e["event"] == "signed"][0]
+    assert any(r["reason"] == "dlp.ssn-encrypt" and r["details"]["require_encryption"] == "tls"
+               for r in signed["results"])
+    deferred = [e for e in events if e["event"] == "deferred"][0]
+    assert deferred["reply"]["code"] // 100 == 4
     time.sleep(1)
     assert not any(m.header("Subject") == subject for m in relay_sink.messages)
