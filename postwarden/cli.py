@@ -97,23 +97,40 @@ def cmd_apply(args) -> int:
     return 0
 
 
+async def _until_signalled(work) -> None:
+    """Run `work` (a coroutine) until it ends or SIGINT/SIGTERM arrives; re-raise its failure."""
+    task = asyncio.create_task(work)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
 def cmd_ingress(args) -> int:
     from ingress.server import IngressNode
 
     config, node = _load(args)
     _need_bootstrap(config)
-    keyring = _keyring()
+    server = IngressNode(config, node, _keyring())
 
-    async def main() -> None:
-        server = IngressNode(config, node, keyring)
+    async def serve() -> None:
         await server.start()
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await server.stop()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
 
-    asyncio.run(main())
+    asyncio.run(_until_signalled(serve()))
     return 0
 
 
@@ -132,21 +149,7 @@ def cmd_egress(args) -> int:
 
     config, node = _load(args)
     _need_bootstrap(config)
-    keyring = _keyring()
-
-    async def main() -> None:
-        task = asyncio.create_task(run(config, node, keyring))
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        done, _ = await asyncio.wait([task, asyncio.create_task(stop.wait())],
-                                     return_when=asyncio.FIRST_COMPLETED)
-        task.cancel()
-        for finished in done:
-            if finished is task and task.exception():
-                raise task.exception()
-
-    asyncio.run(main())
+    asyncio.run(_until_signalled(run(config, node, _keyring())))
     return 0
 
 

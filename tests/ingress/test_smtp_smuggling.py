@@ -17,37 +17,30 @@ from tests.fixtures.relay import PASSWORD
 pytestmark = pytest.mark.broker
 
 
+def _reader(stream):
+    def read_reply() -> list[bytes]:
+        lines = []
+        while True:
+            line = stream.readline()
+            lines.append(line)
+            if line[3:4] != b"-":
+                return lines
+    return read_reply
+
+
 def _session(relay):
     raw = socket.create_connection(relay.submission, timeout=20)
-    stream = raw.makefile("rb")
-
-    def read_reply():
-        lines = []
-        while True:
-            line = stream.readline()
-            lines.append(line)
-            if line[3:4] != b"-":
-                return lines
-
-    read_reply()
-    raw.sendall(b"EHLO app.test\r\n"); read_reply()
-    raw.sendall(b"STARTTLS\r\n"); read_reply()
+    read = _reader(raw.makefile("rb"))
+    read()
+    raw.sendall(b"EHLO app.test\r\n"); read()
+    raw.sendall(b"STARTTLS\r\n"); read()
     tls = ssl._create_unverified_context().wrap_socket(raw, server_hostname="relay.test")
-    stream = tls.makefile("rb")
-
-    def read_tls():
-        lines = []
-        while True:
-            line = stream.readline()
-            lines.append(line)
-            if line[3:4] != b"-":
-                return lines
-
-    tls.sendall(b"EHLO app.test\r\n"); read_tls()
+    read = _reader(tls.makefile("rb"))
+    tls.sendall(b"EHLO app.test\r\n"); read()
     token = base64.b64encode(b"\0billing@acme\0" + PASSWORD.encode())
     tls.sendall(b"AUTH PLAIN " + token + b"\r\n")
-    assert read_tls()[-1].startswith(b"235")
-    return tls, read_tls
+    assert read()[-1].startswith(b"235")
+    return tls, read
 
 
 @pytest.mark.parametrize("terminator", [b"\n.\n", b"\n.\r\n", b"\r\n.\n"])
