@@ -39,8 +39,17 @@ servers:
 test: install-test servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install-test
-	$(BIN)/python bench/load.py
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Benchmarks print their figures; see bench/README.md for each one and the Postfix baseline.
+bench: $(VENV)/.installed-bench servers
+	$(BIN)/python bench/relay_bench.py --count 20000 --sessions 20
+	$(BIN)/python bench/sign_bench.py
+	$(BIN)/python -m bench.dlp_bench
+	$(BIN)/python bench/scan_bench.py
+	$(BIN)/python bench/delivery_bench.py
 
 clean:
 	rm -rf $(VENV) .postwarden .pytest_cache
