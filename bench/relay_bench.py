@@ -43,6 +43,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--rsa-only", action="store_true", help="sign with the RSA key only")
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample each component with py-spy during the run (collapsed stacks)")
     args = parser.parse_args()
 
     from postwarden import passwords
@@ -75,7 +77,17 @@ def main() -> int:
         pids = {name: p.pid for name, p in relay.processes.items()}
         pids["broker"] = broker.process.pid
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        profilers = []
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            profilers = [subprocess.Popen(["py-spy", "record", "--format", "raw", "--rate", "200",
+                                           "--pid", str(pid), "-o", f"{args.profile}/{name}.txt"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for name, pid in pids.items() if name != "broker"]
         status = subprocess.run(load + ["--count", str(args.count)]).returncode
+        for profiler in profilers:
+            profiler.send_signal(2)
+            profiler.wait(30)
         used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
         print("CPU per message (ms): " + "  ".join(
             f"{name} {1000 * seconds / args.count:.2f}" for name, seconds in used.items()) +

@@ -548,7 +548,7 @@ class DeliveryEngine:
         options = []
         if smtp.supports_extension("size"):
             options.append(f"SIZE={len(content)}")
-        if smtp.supports_extension("8bitmime") and any(b > 127 for b in content):
+        if smtp.supports_extension("8bitmime") and not content.isascii():
             options.append("BODY=8BITMIME")
         try:
             await smtp.mail(job.message.envelope_sender or "", options=options)
