@@ -54,7 +54,7 @@ class Agents:
 
     async def start(self) -> None:
         await kafka.ensure_topics(self.local.kafka)
-        self.producer = kafka.producer(self.local.kafka, linger_ms=2)
+        self.producer = kafka.producer(self.local.kafka, linger_ms=5)
         await self.producer.start()
         self.auditor = audit.Auditor(self.producer, "agents")
         await self.registry.start()

@@ -84,7 +84,7 @@ class Egress:
 
         settings = self.local.kafka
         await kafka.ensure_topics(settings)
-        self.producer = kafka.producer(settings, linger_ms=2)
+        self.producer = kafka.producer(settings, linger_ms=5)
         await self.producer.start()
         self.auditor = audit.Auditor(self.producer, "egress")
         await self.registry.start()

@@ -58,7 +58,7 @@ class IngressNode:
         log.info("ingress: waiting for config on the config topic (postwarden apply)")
         config = await self.registry.wait_ready()
         self.producer = kafka.producer(
-            settings, request_timeout_ms=int(config.ingress.publish_timeout * 1000))
+            settings, linger_ms=5, request_timeout_ms=int(config.ingress.publish_timeout * 1000))
         await self.producer.start()
         blobs = DirectoryBlobStore(Path(config.state_dir) / "blobs")
         tls_context = server_context(config.ingress.cert, config.ingress.key,
