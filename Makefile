@@ -30,7 +30,7 @@ deploy/example/keys/acme-ed25519.pem: | $(VENV)/.installed
 	$(BIN)/postwarden dkim-keygen --domain acme.example --selector e1 --type ed25519 --out $@
 
 up: install $(EXAMPLE_KEYS)
-	$(BIN)/postwarden up --config $(CONFIG) --sink 127.0.0.1:2526
+	$(BIN)/postwarden up --config $(CONFIG) --sink 127.0.0.1:2626
 
 # Test servers: ClamAV and rspamd from Debian (installed when run as root).
 servers:
