@@ -224,19 +224,19 @@ class Session:
                 replies = [await self.reply("MAIL"), await self.reply("RCPT"), await self.reply("DATA")]
                 for stage, (code, _text), ok in zip(("MAIL", "RCPT", "DATA"), replies, (250, 250, 354)):
                     if code != ok:
+                        self.tally.outcome(stage, code)
                         if replies[2][0] == 354:      # cannot happen per RFC; end the data anyway
                             writer.write(b".\r\n")
                             await self.reply("DATA end")
                         await self._reset()
-                        self.tally.outcome(stage, code)
                         return
             else:
                 for stage, command, ok in (("MAIL", mail, 250), ("RCPT", rcpt, 250), ("DATA", b"DATA\r\n", 354)):
                     writer.write(command)
                     code, _text = await self.reply(stage)
                     if code != ok:
-                        await self._reset()
                         self.tally.outcome(stage, code)
+                        await self._reset()
                         return
             writer.write(message)
             data_sent = time.monotonic()
@@ -345,25 +345,34 @@ def client_tls_context(options: LoadOptions) -> ssl.SSLContext | None:
 
 
 class Progress:
-    """One self-overwriting line on stderr."""
+    """A self-overwriting line on stderr (a plain line every 5 s when stderr is not a terminal)."""
 
     def __init__(self, options: LoadOptions):
         self.options = options
         self.enabled = not options.quiet
+        self.terminal = sys.stderr.isatty()
+        self.last_line_at = 0.0
 
     def show(self, tally: Tally, delivered: int | None, elapsed: float, final: bool = False) -> None:
         if not self.enabled:
             return
+        if not self.terminal and not final and elapsed - self.last_line_at < 5.0:
+            return
+        self.last_line_at = elapsed
         count = self.options.count
         width = 30
         filled = int(width * tally.done / count) if count else width
-        rate = tally.replies["2xx"] / elapsed if elapsed > 0 else 0.0
-        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {tally.done}/{count} sent "
-                f"{tally.replies['2xx']} accepted")
+        accepted = tally.replies["2xx"]
+        sending = (tally.accepted_at or time.monotonic()) - (time.monotonic() - elapsed)
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {tally.done}/{count} sent, "
+                f"{accepted} accepted ({accepted / sending if sending > 0 else 0:.0f}/s)")
         if delivered is not None:
-            line += f" {delivered} delivered"
-        line += f" | {rate:.0f} msg/s {elapsed:.1f}s "
-        sys.stderr.write(line + ("\n" if final else ""))
+            line += f", {delivered} delivered ({delivered / elapsed if elapsed > 0 else 0:.0f}/s)"
+        line += f", {elapsed:.1f} s"
+        if self.terminal:
+            sys.stderr.write("\r" + line + " " + ("\n" if final else ""))
+        else:
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
 
@@ -429,6 +438,7 @@ async def run_load(options: LoadOptions, sink: SinkProcess | None = None) -> dic
             t_e2e = report["last_run_at"] - t0
         result.update({
             "sink_messages": got, "sink_other_messages": report["other_messages"],
+            "sink_duplicates": report["duplicates"],
             "sink_signed": report["signed"], "sink_unsigned": report["unsigned"],
             "sink_sessions": report["sessions"], "sink_tls_sessions": report["tls_sessions"],
             "t_e2e_s": round(t_e2e, 3) if t_e2e else None,
@@ -460,6 +470,7 @@ def summary(result: dict) -> str:
                else "-")
         lines.append(f"delivered:   {r['sink_messages']} in {e2e}  (DKIM-signed {r['sink_signed']}, "
                      f"unsigned {r['sink_unsigned']}, other {r['sink_other_messages']}, "
+                     f"duplicates {r['sink_duplicates']}, "
                      f"sink CPU {r['cpu_sink_s']} s)")
     lines.append(f"latency ms   {'p50':>9} {'p90':>9} {'p99':>9} {'max':>9}")
     names = {"data": "end of DATA", "transaction": "MAIL..250", "end_to_end": "end to end"}

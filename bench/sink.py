@@ -4,7 +4,7 @@ What it does: a minimal asyncio SMTP server (EHLO/HELO, optional STARTTLS, AUTH 
 accepting anything, MAIL, RCPT, DATA, RSET, NOOP, QUIT, PIPELINING) that keeps no
 message, only counts: messages, bytes, sessions, messages carrying a DKIM-Signature
 header vs not, messages of the current benchmark run (header ``X-Bench-Run``) vs
-others (DSNs, strays), and the end-to-end latency of each benchmark message from its
+others (DSNs, strays), this run's messages delivered twice (same Message-ID), and the end-to-end latency of each benchmark message from its
 ``X-Bench-Sent`` stamp (CLOCK_MONOTONIC seconds, so sender and sink must share the
 machine).  Kept deliberately small so it is never the bottleneck.
 What it reads/writes: loopback sockets; with --status-file a small JSON status file.
@@ -35,12 +35,13 @@ MAX_LINE = 4096
 
 # indexes into the counter vector (a list, or a shared multiprocessing array)
 MESSAGES, RUN_MESSAGES, OTHER_MESSAGES, SIGNED, UNSIGNED, BYTES, SESSIONS, TLS_SESSIONS, \
-    FIRST_AT, LAST_RUN_AT, LAST_AT = range(11)
-N_COUNTERS = 11
+    FIRST_AT, LAST_RUN_AT, LAST_AT, DUPLICATES = range(12)
+N_COUNTERS = 12
 
 _SENT_STAMP = re.compile(rb"^x-bench-sent:[ \t]*([0-9]+\.[0-9]+)", re.I | re.M)
 _RUN_ID = re.compile(rb"^x-bench-run:[ \t]*([A-Za-z0-9._-]+)", re.I | re.M)
 _DKIM = re.compile(rb"^dkim-signature:", re.I | re.M)
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]*>)", re.I | re.M)
 
 
 class Counters:
@@ -50,6 +51,7 @@ class Counters:
         self.values = values if values is not None else [0.0] * N_COUNTERS
         self.run_id = run_id.encode() if run_id else None
         self.latencies: list[float] = []
+        self.seen: set[bytes] = set()       # Message-IDs of this run's messages
 
     def count(self, content: bytes) -> None:
         """Record one message (content without the final dot line)."""
@@ -68,6 +70,12 @@ class Counters:
         v[LAST_AT] = now
         run = _RUN_ID.search(header)
         if run and (self.run_id is None or run.group(1) == self.run_id):
+            message_id = _MESSAGE_ID.search(header)
+            if message_id:
+                if message_id.group(1) in self.seen:    # delivered twice: not counted again
+                    v[DUPLICATES] += 1
+                    return
+                self.seen.add(message_id.group(1))
             stamp = _SENT_STAMP.search(header)
             if stamp:
                 self.latencies.append(now - float(stamp.group(1)))
@@ -81,6 +89,7 @@ class Counters:
         return {"messages": int(v[MESSAGES]), "run_messages": int(v[RUN_MESSAGES]),
                 "other_messages": int(v[OTHER_MESSAGES]), "signed": int(v[SIGNED]),
                 "unsigned": int(v[UNSIGNED]), "bytes": int(v[BYTES]),
+                "duplicates": int(v[DUPLICATES]),
                 "sessions": int(v[SESSIONS]), "tls_sessions": int(v[TLS_SESSIONS]),
                 "first_at": v[FIRST_AT], "last_run_at": v[LAST_RUN_AT], "last_at": v[LAST_AT]}
 

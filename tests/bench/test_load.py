@@ -127,6 +127,7 @@ def test_load_against_its_own_counting_sink_measures_end_to_end():
     assert rc == 0, out
     assert result["accepted"] == 500
     assert result["sink_messages"] == 500 and result["sink_other_messages"] == 0
+    assert result["sink_duplicates"] == 0
     assert result["sink_unsigned"] == 500 and result["sink_signed"] == 0
     assert result["connections"] >= 500 // 7
     assert result["e2e_msg_per_s"] > 0 and result["t_e2e_s"] > 0
@@ -152,7 +153,7 @@ def _message(headers: str, body: str = "hello\r\n") -> bytes:
 
 def test_standalone_sink_counts_signed_unsigned_and_other_runs(tls_dir: Path):
     port = free_port()
-    sink = subprocess.Popen(SINK + ["--port", str(port), "--expect", "4", "--run-id", "runA",
+    sink = subprocess.Popen(SINK + ["--port", str(port), "--expect", "5", "--run-id", "runA",
                                     "--tls-cert", str(tls_dir / "server.crt"),
                                     "--tls-key", str(tls_dir / "server.key"), "--quiet"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -168,9 +169,11 @@ def test_standalone_sink_counts_signed_unsigned_and_other_runs(tls_dir: Path):
         with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
             client.ehlo()
             assert client.has_extn("pipelining") and client.has_extn("starttls")
-            client.sendmail("a@example.com", ["b@dest.example"], _message(
+            signed = _message(
                 "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; b=abc\r\n"
-                "From: a@example.com\r\nX-Bench-Run: runA\r\nX-Bench-Sent: 1.500000\r\n"))
+                "From: a@example.com\r\nMessage-ID: <one@example.com>\r\n"
+                "X-Bench-Run: runA\r\nX-Bench-Sent: 1.500000\r\n")
+            client.sendmail("a@example.com", ["b@dest.example"], signed)
             client.sendmail("a@example.com", ["b@dest.example"], _message(
                 "From: a@example.com\r\nX-Bench-Run: runB\r\n",
                 "a body line mentioning\r\nDKIM-Signature: in the body does not count\r\n"))
@@ -180,6 +183,7 @@ def test_standalone_sink_counts_signed_unsigned_and_other_runs(tls_dir: Path):
             client.ehlo()
             client.sendmail("a@example.com", ["b@dest.example"], _message(
                 "From: a@example.com\r\nX-Bench-Run: runA\r\n"))
+            client.sendmail("a@example.com", ["b@dest.example"], signed)    # delivered twice
         out, err = sink.communicate(timeout=10)
     finally:
         if sink.poll() is None:
@@ -187,9 +191,10 @@ def test_standalone_sink_counts_signed_unsigned_and_other_runs(tls_dir: Path):
             sink.wait()
     assert sink.returncode == 0, err
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["messages"] == 4
-    assert result["signed"] == 1 and result["unsigned"] == 3
+    assert result["messages"] == 5
+    assert result["signed"] == 2 and result["unsigned"] == 3
     assert result["run_messages"] == 2 and result["other_messages"] == 2
+    assert result["duplicates"] == 1
     # the readiness probe above is a session too
     assert result["sessions"] == 2 and result["tls_sessions"] == 1
 
@@ -208,3 +213,27 @@ def test_body_has_the_requested_size_and_nothing_a_filter_would_catch():
     assert not any(ch.isdigit() for ch in body.decode())
     assert all(line and not line.startswith(b".") and len(line) <= 78
                for line in body.split(b"\r\n")[:-1])
+
+
+def test_load_with_implicit_tls(tls_dir: Path):
+    with SmtpSink(tls_cert=tls_dir / "server.crt", tls_key=tls_dir / "server.key",
+                  implicit_tls=True) as sink:
+        rc, out, result = run_load("--port", str(sink.port), "--tls", "implicit",
+                                   "--cafile", str(tls_dir / "ca.pem"), "--count", "20",
+                                   "--sessions", "2", "--no-sink", "--quiet")
+        messages = sink.wait_for_sync(20, timeout=5)
+    assert rc == 0, out
+    assert result["accepted"] == 20 and result["tls_session"].startswith("TLSv1.")
+    assert all(m.tls for m in messages)
+
+
+def test_unverifiable_server_certificate_is_refused_with_cafile(tls_dir: Path):
+    other_ca = make_ca("Some Other CA")
+    other_dir = tls_dir / "other"
+    other_ca.write(other_dir)
+    with SmtpSink(tls_cert=tls_dir / "server.crt", tls_key=tls_dir / "server.key") as sink:
+        rc, out, result = run_load("--port", str(sink.port), "--cafile", str(other_dir / "ca.pem"),
+                                   "--count", "3", "--sessions", "1", "--no-sink", "--quiet")
+        assert sink.messages == []
+    assert rc == 1 and result["accepted"] == 0
+    assert "TLS handshake" in result["last_error"] and "CERTIFICATE_VERIFY_FAILED" in result["last_error"]
