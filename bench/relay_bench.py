@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--rsa-only", action="store_true", help="sign with the RSA key only")
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--per-connection", type=int, default=0,
+                        help="messages per SMTP connection (1 = like smtp-source: connect, "
+                             "STARTTLS, AUTH for every message); 0 = reuse")
     parser.add_argument("--profile", metavar="DIR",
                         help="sample each component with py-spy during the run (collapsed stacks)")
     args = parser.parse_args()
@@ -65,7 +68,8 @@ def main() -> int:
     load = [sys.executable, str(Path(__file__).with_name("load.py")), "--host", host, "--port", str(port),
             "--tls", "starttls", "--username", "billing@acme", "--password", PASSWORD,
             "--from", "invoices@acme.example", "--to", "someone@example.org",
-            "--sessions", str(args.sessions), "--size", str(args.size), "--sink-port", str(sink_port)]
+            "--sessions", str(args.sessions), "--size", str(args.size), "--sink-port", str(sink_port),
+            "--per-connection", str(args.per_connection)]
     try:
         time.sleep(12)  # the agents' first group join (rebalance timeout) before measuring
         if args.warmup:
