@@ -81,36 +81,32 @@ class Agents:
         content = message.open_content(self.keyring, self.blobs)
         stages = pipeline.default_stages(self.scan_clients, released=released)
         outcome = await pipeline.run(message, content, tenant, self.config, stages)
-        sends = [await self._route(outcome)]
+        sends = await self._route(outcome)
         sends += [await self.auditor.emit_soon(outcome.message, kind, results=outcome.results,
                                                details=details)
                   for kind, details in audit_kinds(outcome)]
         await asyncio.gather(*sends)
 
-    async def _route(self, outcome: pipeline.Outcome):
+    async def _route(self, outcome: pipeline.Outcome) -> list:
+        """Send the message where its outcome says; returns the pending sends to wait for."""
         message = outcome.message
-        if outcome.route == pipeline.ROUTE_OUTBOUND:
+        if outcome.route in (pipeline.ROUTE_OUTBOUND, pipeline.ROUTE_QUARANTINE):
+            topic = topics.OUTBOUND if outcome.route == pipeline.ROUTE_OUTBOUND else topics.QUARANTINE
             message = message.seal_content(self.keyring, outcome.content, self.blobs,
                                            self.config.inline_limit)
-            return await self.producer.send(topics.OUTBOUND, message.encode(), key=message.id.encode())
-        if outcome.route == pipeline.ROUTE_QUARANTINE:
-            message = message.seal_content(self.keyring, outcome.content, self.blobs,
-                                           self.config.inline_limit)
-            return await self.producer.send(topics.QUARANTINE, message.encode(),
-                                            key=message.id.encode())
+            return [await self.producer.send(topic, message.encode(), key=message.id.encode())]
         if outcome.route == pipeline.ROUTE_HOLD:
-            return await delay.schedule(self.producer, message,
-                                        now_ms() + HOLD_RETRY_S * 1000, return_to="submitted")
+            return [await delay.schedule(self.producer, message, now_ms() + HOLD_RETRY_S * 1000,
+                                         return_to="submitted")]
         # reject: the sender hears why through a DSN (never for a DSN or a null sender)
         if message.is_dsn or not message.envelope_sender:
-            return asyncio.sleep(0)
+            return []
         dsn = rejection_dsn(message, outcome.content, outcome.final, self.config, self.keyring,
                             self.blobs)
         if dsn is None:
-            return asyncio.sleep(0)
-        sent = await self.producer.send(topics.OUTBOUND, dsn.encode(), key=dsn.id.encode())
-        await self.auditor.emit_soon(message, "dsn_sent", details={"dsn_id": dsn.id})
-        return sent
+            return []
+        return [await self.producer.send(topics.OUTBOUND, dsn.encode(), key=dsn.id.encode()),
+                await self.auditor.emit_soon(message, "dsn_sent", details={"dsn_id": dsn.id})]
 
     async def dead_letter(self, value: bytes, source: str, message: Message | None,
                           error: Exception) -> None:

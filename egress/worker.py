@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from postwarden import audit, delay, kafka, topics
 from postwarden.blobs import DirectoryBlobStore
@@ -40,17 +41,47 @@ GROUP = "postwarden-egress"
 
 
 class DeliveredSet:
-    """Which (message, recipient) pairs were delivered: the compacted `delivered` topic."""
+    """Which (message, recipient) pairs were delivered: the compacted `delivered` topic.
+
+    Read from the beginning at start-up, then followed for as long as the worker
+    runs, so a record another egress worker delivered before a rebalance handed
+    its partition here is not delivered again.
+    """
 
     def __init__(self, settings, producer):
         self.settings = settings
         self.producer = producer
         self._seen: set[str] = set()
+        self._reader = None
+        self._task: asyncio.Task | None = None
 
     async def load(self) -> None:
-        for record in await kafka.read_all(self.settings, topics.DELIVERED):
-            if record.key:
-                self._seen.add(record.key.decode())
+        """Read what is there now; keep following the topic in the background."""
+        self._reader = kafka.consumer(self.settings, group_id=None)
+        await self._reader.start()
+        partitions = await kafka.partitions_of(self._reader, topics.DELIVERED)
+        self._reader.assign(partitions)
+        await self._reader.seek_to_beginning(*partitions)
+        end = await self._reader.end_offsets(partitions)
+        while any([await self._reader.position(p) < end[p] for p in partitions]):
+            self._absorb(await self._reader.getmany(timeout_ms=500))
+        self._task = asyncio.create_task(self._follow(), name="delivered-set")
+
+    async def _follow(self) -> None:
+        while True:
+            self._absorb(await self._reader.getmany(timeout_ms=1000))
+
+    def _absorb(self, batch) -> None:
+        for records in batch.values():
+            for record in records:
+                if record.key:
+                    self._seen.add(record.key.decode())
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+        if self._reader:
+            await self._reader.stop()
 
     async def seen(self, message_id: str, recipient: str) -> bool:
         return f"{message_id}/{recipient.lower()}" in self._seen
@@ -105,6 +136,8 @@ class Egress:
             await self.consumer.stop()
         if self.engine:
             await self.engine.close()
+        if self.delivered:
+            await self.delivered.close()
         await self.registry.stop()
         if self.producer:
             await self.producer.stop()
@@ -135,7 +168,14 @@ class Egress:
             if done_upto is not None:
                 offsets[partition] = done_upto + 1
         if offsets:
-            await self.consumer.commit(offsets)
+            try:
+                await self.consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as error:
+                # a rebalance took the partition: its new owner redelivers what was not
+                # committed, and the delivered-set keeps that from sending twice
+                log.warning("offset commit skipped after a rebalance: %s", type(error).__name__)
+                for partition in offsets:
+                    in_flight.pop(partition, None)
 
     # -- one message ------------------------------------------------------------------
     async def handle(self, value: bytes) -> None:
