@@ -22,9 +22,7 @@ import getpass
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from postwarden import crypto

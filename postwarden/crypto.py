@@ -63,7 +63,7 @@ def load_master_key(env: dict | None = None) -> bytes:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise MasterKeyError(f"the master key must be base64 of exactly 32 bytes")
+        raise MasterKeyError("the master key must be base64 of exactly 32 bytes")
     return key
 
 

@@ -9,7 +9,6 @@ all on Ctrl-C.  Prints how to send a first message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal

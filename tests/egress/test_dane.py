@@ -8,8 +8,6 @@ from cryptography.hazmat.primitives import serialization
 from egress import dane
 from egress.engine import DeliveryEngine
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 from tests.fixtures.tls import make_cert, server_context
 
 

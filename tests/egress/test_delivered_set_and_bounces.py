@@ -7,8 +7,6 @@ import pytest
 from egress.bounces import classify
 from egress.engine import DeliveryEngine, MemoryDeliveredStore
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 
 
 async def test_replayed_record_is_not_sent_twice(dns_server, smtp_server_factory):

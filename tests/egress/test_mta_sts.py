@@ -8,8 +8,6 @@ from egress.engine import DeliveryEngine
 from egress.mta_sts import MtaSts, Policy, parse_policy, parse_txt, PolicyError
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
 from tests.egress.policy_server import PolicyServer
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 from tests.fixtures.tls import client_context, make_ca, make_cert, server_context
 
 ENFORCE = "version: STSv1\nmode: enforce\nmx: *.example.org\nmax_age: 86400\n"

@@ -6,8 +6,6 @@ import pytest
 
 from egress.engine import DeliveryEngine
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 
 
 def two_mx(dns_server, first="127.0.0.1", second="127.0.0.2"):

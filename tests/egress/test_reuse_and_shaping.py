@@ -7,8 +7,6 @@ import time
 
 from egress.engine import DeliveryEngine
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 
 
 def zone(dns_server, domains=("example.org",), address="127.0.0.1"):

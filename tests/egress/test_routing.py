@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from egress.engine import DeliveryEngine
 from tests.egress.helpers import CONTENT, ConfigHolder, document, message
-from tests.fixtures.dns import dns_server  # noqa: F401
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 
 
 async def test_smart_host_route_delivers(smtp_server_factory):

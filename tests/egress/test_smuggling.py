@@ -11,7 +11,6 @@ import pytest
 
 from egress.engine import DeliveryEngine
 from tests.egress.helpers import ConfigHolder, document, message
-from tests.fixtures.smtp_servers import smtp_server_factory  # noqa: F401
 
 SMUGGLED = (b"MAIL FROM:<ceo@victim.example>\r\nRCPT TO:<target@example.org>\r\nDATA\r\n"
             b"From: ceo@victim.example\r\n\r\nwire money\r\n.\r\n")

@@ -4,7 +4,6 @@ Every refusal has its own reply code; a 250 carries the message id.
 """
 
 import smtplib
-import ssl
 
 import pytest
 

@@ -9,7 +9,7 @@ import pytest
 
 from agents.scan import ClamdClient, RspamdClient, ScannerUnavailable
 from tests.agents.scan import mail
-from tests.fixtures.scanners import clamd_server, free_port, rspamd_server  # noqa: F401
+from tests.fixtures.scanners import free_port
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -15,7 +15,7 @@ from postwarden.config.model import Domain, Tenant
 from postwarden.verdicts import Verdict
 from tests.agents.scan import mail
 from tests.agents.scan.test_scanners import hanging_server  # noqa: F401
-from tests.fixtures.scanners import EICAR, clamd_server, free_port, rspamd_server  # noqa: F401
+from tests.fixtures.scanners import EICAR, free_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.clamd, pytest.mark.rspamd]
 
