@@ -8,6 +8,8 @@ message id, through a producer the component already has.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from typing import Iterable, Mapping
 
@@ -16,6 +18,7 @@ from postwarden.message import Message
 from postwarden.verdicts import StageResult, Verdict, now_ms
 
 SCHEMA = "postwarden.AuditEvent"
+NODE = f"{socket.gethostname()}:{os.getpid()}"   # which process wrote the event (message trace)
 KINDS = ("accepted", "refused", "scanned", "tagged", "quarantined", "released", "deleted",
          "rejected", "dlp_matched", "signed", "delivered", "deferred", "bounced", "expired",
          "dsn_sent", "dead_lettered", "other")
@@ -39,7 +42,7 @@ def event(message: Message, kind: str, actor: str, *, results: Iterable[StageRes
         "results": [r.to_record() for r in (message.results if results is None else results)],
         "reply": dict(reply) if reply else None,
         "tls": {str(k): str(v) for k, v in (tls or {}).items()},
-        "details": {str(k): str(v) for k, v in (details or {}).items()},
+        "details": {"node": NODE, **{str(k): str(v) for k, v in (details or {}).items()}},
     }
 
 
@@ -55,7 +58,7 @@ def refusal(*, message_id: str, tenant_id: str, app_id: str, envelope_sender: st
         "results": [StageResult("ingress", Verdict.REJECT, "ingress.refused",
                                 {"client_address": client_address}).to_record()],
         "reply": {"code": int(code), "enhanced": enhanced, "text": text[:500], "host": ""},
-        "tls": {}, "details": {},
+        "tls": {}, "details": {"node": NODE},
     }
 
 
