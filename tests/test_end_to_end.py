@@ -131,3 +131,7 @@ def test_invalid_config_is_refused_and_the_running_one_stays(relay):
     assert "tenant acme" in result.stderr and "allowed_ips" in result.stderr
     code, _ = relay.submit(acme_message())
     assert code == 250
+
+
+def test_ingress_says_when_it_uses_a_self_signed_certificate(relay):
+    assert "self-signed certificate" in relay.log("ingress")
