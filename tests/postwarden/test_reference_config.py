@@ -3,8 +3,6 @@
 import shutil
 from pathlib import Path
 
-import pytest
-
 from postwarden.config import load_file
 from postwarden.dkimkeys import generate
 from tests.fixtures.tls import make_ca, make_cert
@@ -28,9 +26,11 @@ def test_reference_config_is_valid(tmp_path):
     assert "s3cret" not in repr(config.delivery.routes[0])
 
 
-def test_example_config_for_make_up_is_valid():
-    example = REFERENCE.with_name("postwarden.yaml")
-    keys = example.parent / "keys"
-    if not (keys / "acme-rsa.pem").exists():
-        pytest.skip("make up generates the example keys")
-    assert load_file(example).tenant("acme").apps[0].username == "billing@acme"
+def test_example_config_for_make_up_is_valid(tmp_path):
+    # make up generates the example's keys beside it; do the same in a copy
+    shutil.copy(REFERENCE.with_name("postwarden.yaml"), tmp_path / "postwarden.yaml")
+    generate(tmp_path / "keys" / "acme-rsa.pem", "rsa")
+    generate(tmp_path / "keys" / "acme-ed25519.pem", "ed25519")
+    config = load_file(tmp_path / "postwarden.yaml")
+    assert config.tenant("acme").apps[0].username == "billing@acme"
+    assert config.kafka.bootstrap is None                # up starts the embedded broker
