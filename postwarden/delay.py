@@ -47,6 +47,17 @@ class DelayForwarder:
         self._consumer = None
 
     async def run(self) -> None:
+        """Forward due records for as long as the process runs; a Kafka error restarts the loop."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # uncommitted records are read again: nothing held is dropped
+                log.exception("delay forwarder for %s failed; restarting in 5 s", self.topic)
+                await asyncio.sleep(5)
+
+    async def _run_once(self) -> None:
         self._consumer = kafka.consumer(self.settings, self.topic, group_id=self.group_id,
                                         max_poll_interval_ms=3_700_000)
         await self._consumer.start()
