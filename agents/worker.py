@@ -59,6 +59,17 @@ class Agents:
         await self.registry.start()
         config = await self.registry.wait_ready()
         self.scan_clients = make_scan_clients(config)
+        self._scanners = config.scanners
+        self.registry.on_change(self._config_changed)
+
+    def _config_changed(self, config: Config) -> None:
+        """New scanner addresses take effect with the config that names them."""
+        if config.scanners == self._scanners:
+            return
+        old, self.scan_clients = self.scan_clients, make_scan_clients(config)
+        self._scanners = config.scanners
+        if old is not None:
+            asyncio.get_running_loop().create_task(old.close())
 
     @property
     def config(self) -> Config:

@@ -99,3 +99,23 @@ def test_a_record_that_breaks_the_agent_is_dead_lettered_and_the_worker_goes_on(
                                   sender="crm@globex.example", username="crm@globex")
     assert code == 250
     assert wait_for_subject(relay_sink, subject)
+
+
+def test_new_scanner_settings_take_effect_without_a_restart(outage_relay, relay_sink):
+    import copy
+
+    document = copy.deepcopy(outage_relay.document)
+    del document["scanners"]                       # no scanner configured: no scan stage
+    outage_relay.apply(document)
+    # the agents pick the new version up within about a second; mail sent meanwhile is held
+    deadline = time.monotonic() + 30
+    arrived = False
+    while not arrived and time.monotonic() < deadline:
+        subject = f"Scanners changed {uuid.uuid4().hex[:8]}"
+        code, text = outage_relay.submit(acme_message(subject=subject))
+        assert code == 250, text
+        until = time.monotonic() + 3
+        while not arrived and time.monotonic() < until:
+            arrived = any(m.header("Subject") == subject for m in relay_sink.messages)
+            time.sleep(0.2)
+    assert arrived, "acme's mail is still held after the scanners were removed"
