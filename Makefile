@@ -6,8 +6,11 @@ CONFIG ?= deploy/example/postwarden.yaml
 
 .PHONY: up test install install-test servers bench clean
 
+# Debian's own python3 needs python3-venv for ensurepip; install it when root and missing.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
+	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
