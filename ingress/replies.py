@@ -26,6 +26,7 @@ SENDER_HEADER_NOT_GRANTED = "550 5.7.1 Sender header address <{address}> is not 
 MESSAGE_TOO_BIG = "552 5.3.4 Message too big: the limit is {limit} bytes"
 MALFORMED_HEADERS = "550 5.6.0 Message header section could not be parsed"
 
+RATE_LIMITED = "450 4.7.1 Rate limit reached for application {app}: try again later"
 BROKER_UNAVAILABLE = "451 4.3.0 Temporary failure: message not queued, try again later"
 CONFIG_CHANGED = "451 4.7.1 Application or tenant no longer configured, try again later"
 SERVICE_NOT_READY = "421 4.3.2 Service not ready, try again later"

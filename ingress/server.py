@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
+from ingress.ratelimit import RateLimiter
 from ingress.submission import SubmissionHandler
 from ingress.tls import server_context
 from postwarden import kafka
@@ -64,12 +65,13 @@ class IngressNode:
         tls_context = server_context(config.ingress.cert, config.ingress.key,
                                      state_dir=Path(config.state_dir), hostname=config.ingress.hostname)
         loop = asyncio.get_running_loop()
+        rate_limiter = RateLimiter()          # one bucket per app across both listeners
         listeners = [(config.ingress.submission, False), (config.ingress.smtps, True)]
         for address, implicit in listeners:
             if address is None:
                 continue
             handler = SubmissionHandler(self.registry, self.keyring, self.producer, blobs,
-                                        implicit_tls=implicit)
+                                        implicit_tls=implicit, rate_limiter=rate_limiter)
             server = await loop.create_server(
                 partial(_smtp, handler, config, tls_context, implicit=implicit),
                 host=address[0], port=address[1], ssl=tls_context if implicit else None)

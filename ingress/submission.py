@@ -1,8 +1,8 @@
 """The submission handler: every decision ingress makes about a message, at SMTP time.
 
 Fast checks only (DESIGN.md, "Fast path"): credentials and source address
-(AUTH), envelope sender and header From/Sender granted to the app (MAIL, DATA),
-recipient count (RCPT), size (aiosmtpd's SIZE/552).  Then the message gets an
+(AUTH), envelope sender granted and the app's rate limit (MAIL), recipient
+count (RCPT), header From/Sender granted (DATA), size (aiosmtpd's SIZE/552).  Then the message gets an
 id, is stamped, sealed under its tenant's data key and published to the
 submitted topic with acks=all; the client hears 250 only after that ack, and
 451 when the broker cannot take it within `publish_timeout`.
@@ -24,6 +24,7 @@ from email.policy import compat32
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from ingress import replies
+from ingress.ratelimit import RateLimiter
 from postwarden import audit, passwords, topics
 from postwarden.config.model import App
 from postwarden.crypto import Sealed
@@ -61,13 +62,14 @@ class SubmissionHandler:
     """aiosmtpd handler hooks; one instance serves every session of a listener."""
 
     def __init__(self, registry, keyring, producer, blobs, *, actor: str = "ingress",
-                 implicit_tls: bool = False):
+                 implicit_tls: bool = False, rate_limiter: RateLimiter | None = None):
         self.registry = registry
         self.keyring = keyring
         self.producer = producer
         self.blobs = blobs
         self.auditor = audit.Auditor(producer, actor)
         self.implicit_tls = implicit_tls
+        self.rate_limiter = rate_limiter or RateLimiter()
 
     @property
     def config(self):
@@ -106,6 +108,8 @@ class SubmissionHandler:
         if not app.may_send_as(address):
             return self._refused(app, session, address, [],
                                  replies.SENDER_NOT_GRANTED.format(address=address, app=app.id))
+        if app.rate_limit and not self.rate_limiter.allow(f"{app.tenant_id}/{app.id}", *app.rate_limit):
+            return self._refused(app, session, address, [], replies.RATE_LIMITED.format(app=app.id))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.SENDER_OK

@@ -75,6 +75,7 @@ class App:
     password_hash: str = field(repr=False)
     allowed_senders: tuple[str, ...] = ()
     allowed_ips: tuple[Any, ...] = ()
+    rate_limit: tuple[int, float] | None = None   # (messages, per seconds) on each ingress node
 
     def may_send_as(self, address: str) -> bool:
         """True if `address` matches a granted pattern (`*@sub.example` globs)."""
@@ -244,9 +245,23 @@ def _parse_app(s: Section, tenant_id: str) -> App:
         allowed_senders=senders or (),
         allowed_ips=s.networks("allowed_ips", (ipaddress.ip_network("127.0.0.0/8"),
                                                ipaddress.ip_network("::1/128"))),
+        rate_limit=_parse_rate_limit(s),
     )
     s.done()
     return app
+
+
+def _parse_rate_limit(app: Section) -> tuple[int, float] | None:
+    if not app.has("rate_limit"):
+        app.raw("rate_limit")
+        return None
+    s = app.section("rate_limit")
+    messages = s.int("messages", minimum=1)
+    per = s.duration("per", 60.0)
+    s.done()
+    if not messages or not per:
+        return None
+    return messages, per
 
 
 def _check_senders_owned(s: Section, tenant: Tenant) -> None:
