@@ -4,21 +4,16 @@ A rejected message's envelope sender gets an RFC 3464 report naming the reason
 code and a human sentence, never the offending content (no malware payload,
 no matched card number): egress.dsn includes only the original's headers.
 The DSN is itself a Message (is_dsn, null envelope sender) from
-MAILER-DAEMON at the tenant's domain, DKIM-signed like any other mail, and it
-is never bounced in turn.
+MAILER-DAEMON at the tenant's domain; it goes to the released topic, where the
+agents sign it like any other mail, and it is never bounced in turn.
 """
 
 from __future__ import annotations
 
-import logging
-
 from postwarden.config.model import Config
-from postwarden.crypto import Sealed
 from postwarden.ids import new_message_id
 from postwarden.message import Message
 from postwarden.verdicts import StageResult, Verdict, now_ms
-
-log = logging.getLogger("postwarden.agents")
 
 # what the sender reads for each reason family (the reason code follows it)
 REASON_TEXT = {
@@ -39,7 +34,7 @@ def reason_text(reason: str) -> str:
 
 def rejection_dsn(message: Message, content: bytes, result: StageResult | None, config: Config,
                   keyring, blobs) -> Message | None:
-    from agents.sign.stage import sign_submission
+    """The sealed DSN for a rejected message; it is signed on its way out (the released topic)."""
     from egress.dsn import build_dsn
     from egress.engine import RecipientOutcome
 
@@ -55,17 +50,8 @@ def rejection_dsn(message: Message, content: bytes, result: StageResult | None, 
     domain = tenant.domain(sender_domain) or next((d for d in tenant.domains if d.dkim), tenant.domains[0])
     report = build_dsn(message, content, failed, config.ingress.hostname, kind="failure",
                        from_domain=domain.name)
-    signed, sign_result = sign_submission(report, tenant)
-    if signed is None:
-        log.warning("DSN for %s could not be signed: %s", message.id, sign_result.reason)
-        signed = report
-    dsn_id = new_message_id()
-    dsn = Message(
-        id=dsn_id, tenant_id=message.tenant_id, app_id=message.app_id, received_at=now_ms(),
-        client_address="", auth_user="", envelope_sender="",
-        recipients=(message.envelope_sender,), header_from=(f"mailer-daemon@{domain.name}",),
-        size=len(signed), payload=Sealed(message.payload.key_id, message.payload.wrapped_key, b"", b""),
-        is_dsn=True, results=(StageResult("agents", Verdict.PASS, "dsn.rejection",
-                                          {"original": message.id, "reason": reason}),),
-    )
-    return dsn.seal_content(keyring, signed, blobs, config.inline_limit)
+    dsn = Message.dsn_for(message, domain.name,
+                          StageResult("agents", Verdict.PASS, "dsn.rejection",
+                                      {"original": message.id, "reason": reason}),
+                          new_message_id(), now_ms())
+    return dsn.seal_content(keyring, report, blobs, config.inline_limit)

@@ -115,7 +115,7 @@ class Agents:
                             self.blobs)
         if dsn is None:
             return []
-        return [await self.producer.send(topics.OUTBOUND, dsn.encode(), key=dsn.id.encode()),
+        return [await self.producer.send(topics.RELEASED, dsn.encode(), key=dsn.id.encode()),
                 await self.auditor.emit_soon(message, "dsn_sent", details={"dsn_id": dsn.id})]
 
     async def dead_letter(self, value: bytes, source: str, message: Message | None,

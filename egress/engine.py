@@ -464,12 +464,8 @@ class DeliveryEngine:
             return failed(replies.CONNECT_FAILED.with_detail(f"{address} port {target.port}: "
                                                              f"{type(error).__name__}"))
         self.stats.connections += 1
-        try:
-            await smtp.ehlo()
-        except aiosmtplib.SMTPResponseException as error:
-            return failed(_server_reply(error.code, error.message), next_host=True)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
-            return failed(replies.CONNECTION_LOST, next_host=True)
+        if (refused := await _ehlo(smtp)) is not None:
+            return failed(refused, next_host=True)
 
         ssl_object = None
         verified = False
@@ -497,12 +493,8 @@ class DeliveryEngine:
                     return failed(replies.DANE_MISMATCH,
                                   tls_record(ssl_object, requirement, False))
                 verified = True
-            try:
-                await smtp.ehlo()
-            except aiosmtplib.SMTPResponseException as error:
-                return failed(_server_reply(error.code, error.message), next_host=True)
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
-                return failed(replies.CONNECTION_LOST, next_host=True)
+            if (refused := await _ehlo(smtp)) is not None:
+                return failed(refused, next_host=True)
         elif requirement.require:
             try:
                 await asyncio.wait_for(smtp.quit(), 2)
@@ -612,6 +604,17 @@ def _server_reply(code: int, message: str) -> LocalReply:
 
 def _one_line(text: str) -> str:
     return " ".join((text or "").split())[:300]
+
+
+async def _ehlo(smtp) -> LocalReply | None:
+    """EHLO (again after STARTTLS); the reply that ends the attempt, or None when it worked."""
+    try:
+        await smtp.ehlo()
+    except aiosmtplib.SMTPResponseException as error:
+        return _server_reply(error.code, error.message)
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        return replies.CONNECTION_LOST
+    return None
 
 
 def _tls_error(error: Exception) -> str:

@@ -29,7 +29,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from postwarden import audit, delay, kafka, topics
 from postwarden.blobs import DirectoryBlobStore
 from postwarden.config.model import Config
-from postwarden.crypto import Keyring, Sealed
+from postwarden.crypto import Keyring
 from postwarden.ids import new_message_id
 from postwarden.message import Message
 from postwarden.registry import Registry
@@ -250,15 +250,10 @@ class Egress:
         from egress.dsn import build_dsn
 
         report = build_dsn(message, content, failed, self.config.ingress.hostname, kind=kind)
-        dsn = Message(
-            id=new_message_id(), tenant_id=message.tenant_id, app_id=message.app_id,
-            received_at=now_ms(), client_address="", auth_user="", envelope_sender="",
-            recipients=(message.envelope_sender,),
-            header_from=(f"mailer-daemon@{message.envelope_sender.rsplit('@', 1)[-1].lower()}",),
-            size=len(report), payload=Sealed(message.payload.key_id, message.payload.wrapped_key,
-                                             b"", b""),
-            is_dsn=True, results=(StageResult("egress", Verdict.PASS, "dsn.bounce",
-                                              {"original": message.id}),))
+        dsn = Message.dsn_for(message, message.envelope_sender.rsplit("@", 1)[-1],
+                              StageResult("egress", Verdict.PASS, "dsn.bounce",
+                                          {"original": message.id}),
+                              new_message_id(), now_ms())
         dsn = dsn.seal_content(self.keyring, report, self.blobs, self.config.inline_limit)
         return [await self.producer.send(topics.RELEASED, dsn.encode(), key=dsn.id.encode()),
                 await self.auditor.emit_soon(message, "dsn_sent", results=[],

@@ -81,9 +81,3 @@ def decode(data: bytes, expect: str | None = None) -> dict:
     except Exception as error:  # fastavro raises assorted errors on truncated input
         raise CodecError(f"corrupt {schema['name']} record: {type(error).__name__}") from None
 
-
-def record_type(data: bytes) -> str | None:
-    if len(data) < 10 or data[:2] != MARKER:
-        return None
-    schema = schemas().by_fingerprint.get(bytes(data[2:10]))
-    return schema["name"] if schema else None

@@ -138,10 +138,6 @@ class EmbeddedBroker:
                 self.process.kill()
                 self.process.wait()
 
-    def pause(self) -> None:
-        """Stop the broker hard, for tests of a broker that is down."""
-        self.stop()
-
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list:
     from aiokafka import TopicPartition

@@ -76,6 +76,22 @@ class Message:
     def replace(self, **changes: Any) -> "Message":
         return replace(self, **changes)
 
+    @classmethod
+    def dsn_for(cls, original: "Message", from_domain: str, result: StageResult,
+                new_id: str, at_ms: int) -> "Message":
+        """A delivery status notification to `original`'s envelope sender (not yet sealed).
+
+        Null envelope sender and `is_dsn`, so it is never bounced in turn; sealed under
+        the same tenant data key as the original.
+        """
+        return cls(
+            id=new_id, tenant_id=original.tenant_id, app_id=original.app_id, received_at=at_ms,
+            client_address="", auth_user="", envelope_sender="",
+            recipients=(original.envelope_sender,),
+            header_from=(f"mailer-daemon@{from_domain.lower()}",), size=0,
+            payload=Sealed(original.payload.key_id, original.payload.wrapped_key, b"", b""),
+            is_dsn=True, results=(result,))
+
     # -- records ------------------------------------------------------------
     def to_record(self) -> dict:
         return {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from cryptography.hazmat.primitives import serialization
@@ -145,9 +145,6 @@ class Config:
             cached = {a.username.lower(): a for t in self.tenants for a in t.apps}
             object.__setattr__(self, "_app_index", cached)
         return cached
-
-    def with_changes(self, **changes: Any) -> "Config":
-        return replace(self, **changes)
 
 
 # ---------------------------------------------------------------------------
